@@ -1,0 +1,88 @@
+import { parseArgs } from 'node:util';
+import { EXIT, UserError } from './errors.js';
+import { DEFAULT_TARGET_STEP } from '../state/eta.js';
+
+export interface CliOptions {
+  path: string | undefined;
+  once: boolean;
+  json: boolean;
+  target: number;
+  demo: boolean;
+  demoSpeed: number | null;
+  help: boolean;
+  version: boolean;
+}
+
+export const USAGE = `lora-top — htop for a LoRA training run (Ostris's ai-toolkit)
+
+Usage:
+  lora-top [PATH|-] [options]
+
+PATH is a training folder (output/<name>), a log file (log.txt, logs/<N>_log.txt),
+or - for standard input (python run.py cfg.yaml 2>&1 | lora-top -).
+With no PATH: the newest run under ./output.
+
+Options:
+  --once            print a snapshot of the run and exit
+  --json            with --once: print exactly one JSON object
+  --target N        the step to show an ETA for (default ${DEFAULT_TARGET_STEP})
+  --demo            watch a built-in simulated run (no GPU or trainer needed)
+  --demo-speed N    demo steps per second (default 25: 3000 steps in about two minutes)
+  -h, --help        show this help
+  -v, --version     show the version
+
+Keys: q or Ctrl-C quits (the training run is never affected).
+
+Exit codes: 0 ok, 2 usage or path error, 3 unreadable input, 70 internal error.
+Environment: NO_COLOR turns colour off.
+`;
+
+export function parseCli(argv: string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        once: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        target: { type: 'string' },
+        demo: { type: 'boolean', default: false },
+        'demo-speed': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0]!.replace(/\.$/, '');
+    throw new UserError(`${message} (see lora-top --help)`, EXIT.usage);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) {
+    throw new UserError(`one PATH at most, got ${positionals.length}: ${positionals.join(' ')} (see lora-top --help)`);
+  }
+  if (values.demo && positionals.length > 0) throw new UserError('--demo takes no PATH (see lora-top --help)');
+  return {
+    path: positionals[0],
+    once: values.once ?? false,
+    json: values.json ?? false,
+    target: values.target === undefined ? DEFAULT_TARGET_STEP : positiveInt('--target', values.target),
+    demo: values.demo ?? false,
+    demoSpeed: values['demo-speed'] === undefined ? null : positiveNumber('--demo-speed', values['demo-speed']),
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+}
+
+function positiveInt(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new UserError(`${flag} needs a whole number above 0, got "${text}"`);
+  return value;
+}
+
+function positiveNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UserError(`${flag} needs a number above 0, got "${text}"`);
+  return value;
+}

@@ -1,0 +1,107 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCli, USAGE, type CliOptions } from './args.js';
+import { EXIT, UserError } from './errors.js';
+import { locateRun, type RunLocation } from '../run/locateRun.js';
+import { readRunOnce, watchRun, type RunWatch } from '../run/watchRun.js';
+import { estimateFinish } from '../state/eta.js';
+import type { RunState } from '../state/runState.js';
+import { jsonSnapshot, textSnapshot } from '../view/snapshot.js';
+import { showLiveText } from './liveText.js';
+
+/** The command line. Returns the exit code; prints one clear line for any user-facing problem. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(parseCli(argv));
+  } catch (error) {
+    if (error instanceof UserError) {
+      process.stderr.write(`lora-top: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`lora-top: internal error: ${(error as Error)?.message ?? String(error)}\n`);
+    return EXIT.internal;
+  }
+}
+
+async function run(options: CliOptions): Promise<number> {
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  if (options.version) {
+    process.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  if (options.json && !options.once) throw new UserError('--json goes with --once (lora-top PATH --once --json)');
+  if (options.demo) return runDemo(options);
+
+  const location = await locateRun(options.path ?? (process.stdin.isTTY ? undefined : '-'), process.cwd());
+  if (options.once || !process.stdout.isTTY) {
+    printSnapshot(await readRunOnce(location), options);
+    return EXIT.ok;
+  }
+  const watch = watchRun(location, { onWarning: (message) => process.stderr.write(`lora-top: ${message}\n`) });
+  try {
+    await showLiveText(watch, options.target);
+  } finally {
+    await watch.close();
+  }
+  return EXIT.ok;
+}
+
+function printSnapshot(state: RunState, options: CliOptions): void {
+  const now = Date.now();
+  const eta = estimateFinish(state, now, options.target);
+  process.stdout.write(options.json ? `${JSON.stringify(jsonSnapshot(state, eta))}\n` : textSnapshot(state, eta, now));
+}
+
+/** The built-in demo: a simulated run in a temporary folder, watched like any real run. */
+async function runDemo(options: CliOptions): Promise<number> {
+  const { startDemoRun } = await import('../demo/demoRun.js');
+  const dir = await mkdtemp(join(tmpdir(), 'lora-top-demo-'));
+  const once = options.once || !process.stdout.isTTY;
+  const demo = await startDemoRun({ dir, stepsPerSecond: options.demoSpeed ?? (once ? 400 : 25) });
+  const location: RunLocation = { kind: 'folder', folder: demo.folder, logPath: demo.logPath };
+  const watch = watchRun(location);
+  try {
+    if (once) {
+      // Let the simulated run get a third of the way, then show what lora-top reads of it.
+      await untilState(watch, (state) => (state.step ?? 0) >= 1000 || state.status === 'completed', demo.done);
+      printSnapshot(watch.getState(), options);
+    } else {
+      await showLiveText(watch, options.target);
+    }
+  } finally {
+    await watch.close();
+    await demo.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return EXIT.ok;
+}
+
+function untilState(watch: RunWatch, done: (state: RunState) => boolean, end: Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (done(watch.getState())) return resolve();
+    const unsubscribe = watch.subscribe((state) => {
+      if (done(state)) {
+        unsubscribe();
+        resolve();
+      }
+    });
+    void end.then(() => setTimeout(() => {
+      unsubscribe();
+      resolve();
+    }, 300));
+  });
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Typed events that the log parser produces from ai-toolkit output.
+ * Pure data: no I/O, no React. Times are seconds unless the name says otherwise.
+ */
+
+export type RateUnit = 'it/s' | 's/it';
+
+/** One tqdm bar state, as printed (one `\r`/`\n` segment). */
+export interface TqdmBar {
+  /** The bar's description (text before `: `), trimmed; null for an unnamed bar. */
+  desc: string | null;
+  n: number;
+  total: number;
+  percent: number;
+  /** Seconds shown as elapsed. */
+  elapsedS: number;
+  /** Seconds shown as remaining; null when tqdm printed `?`. */
+  remainingS: number | null;
+  /** The printed rate value; null when tqdm printed `?`. */
+  rate: number | null;
+  unit: RateUnit;
+  /** Every `key: value` pair of the postfix, in order, values as printed. */
+  postfix: Record<string, string>;
+  /** Text glued after the closing `]` (a message printed without a newline). */
+  trailing: string;
+}
+
+/** A byte or item counter with no total (`Downloading: 0.00B [00:00, ?B/s]`). */
+export interface TqdmCounter {
+  desc: string | null;
+  text: string;
+}
+
+export type ErrorKind = 'oom' | 'cuda' | 'error';
+
+export type LogEvent =
+  | { type: 'bar'; bar: TqdmBar }
+  | { type: 'counter'; counter: TqdmCounter }
+  | { type: 'jobsStart'; count: number }
+  | { type: 'config'; json: string; complete: boolean }
+  | { type: 'sqliteDb'; path: string }
+  | { type: 'jobId'; id: string }
+  | { type: 'jobName'; name: string }
+  | { type: 'processStart'; count: number }
+  | { type: 'phase'; text: string }
+  | { type: 'network'; rank: number; alpha: number }
+  | { type: 'networkModules'; target: 'unet' | 'te'; count: number }
+  | { type: 'dataset'; path: string }
+  | { type: 'datasetImages'; count: number }
+  | { type: 'buckets'; count: number }
+  | { type: 'baseline'; skipped: boolean }
+  | { type: 'saveStart'; step: number }
+  | { type: 'checkpointSaved'; path: string; step: number | null }
+  | { type: 'optimizerSaved'; path: string }
+  | { type: 'saveRemoved'; path: string }
+  | { type: 'samplingStart'; step: number }
+  | { type: 'oomSkip'; attempt: number; of: number }
+  | { type: 'resume'; path: string; step: number | null }
+  | { type: 'resumeStep'; step: number }
+  | { type: 'error'; kind: ErrorKind; message: string }
+  | { type: 'errorSecondary'; message: string }
+  | { type: 'result'; completed: number; failures: number }
+  | { type: 'traceback' }
+  | { type: 'exception'; name: string; message: string }
+  | { type: 'jobStopped' }
+  | { type: 'processExit'; signal: string | null; code: number | null; text: string }
+  /** The kernel's OOM killer line (from dmesg, pasted or piped in). */
+  | { type: 'oomKill'; pid: number; process: string }
+  | { type: 'warning'; text: string }
+  /** Any other non-empty line, kept for the log view. */
+  | { type: 'text'; text: string };
+
+/** An event stamped with the wall-clock time (ms since epoch) its bytes arrived. */
+export interface StampedEvent {
+  at: number;
+  event: LogEvent;
+}

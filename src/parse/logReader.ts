@@ -1,0 +1,49 @@
+import type { StampedEvent } from './events.js';
+import { LogParser } from './logParser.js';
+import { SegmentSplitter } from './segmentSplitter.js';
+
+/**
+ * Text in, stamped events out: the streaming splitter and the parser together. Pure (no I/O).
+ * The unterminated tail (the live tqdm bar) is read as soon as it arrives; when it is later
+ * terminated unchanged, it is not reported twice.
+ */
+export class LogReader {
+  private readonly splitter = new SegmentSplitter();
+  private readonly parser = new LogParser();
+  private reportedTail: string | null = null;
+
+  push(text: string, at: number): StampedEvent[] {
+    const out: StampedEvent[] = [];
+    for (const segment of this.splitter.push(text)) this.read(segment.text, segment.final, at, out);
+    return out;
+  }
+
+  end(at: number): StampedEvent[] {
+    const out: StampedEvent[] = [];
+    for (const segment of this.splitter.end()) this.read(segment.text, true, at, out);
+    for (const event of this.parser.end()) out.push({ at, event });
+    return out;
+  }
+
+  /** The file was truncated or replaced: forget the partial line. */
+  reset(): void {
+    this.splitter.reset();
+    this.parser.end();
+    this.reportedTail = null;
+  }
+
+  private read(text: string, final: boolean, at: number, out: StampedEvent[]): void {
+    if (!final) {
+      this.reportedTail = text;
+      for (const event of this.parser.parse(text, false)) out.push({ at, event });
+      return;
+    }
+    const alreadyReported = this.reportedTail === text;
+    this.reportedTail = null;
+    for (const event of this.parser.parse(text, true)) {
+      // The bar state was reported while it was the tail; its line-level meaning was not.
+      if (alreadyReported && event.type === 'bar') continue;
+      out.push({ at, event });
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { access, open, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { describeFsError, EXIT, UserError } from '../cli/errors.js';
+
+/** Where the run is: a training folder (with or without a log yet), a log file, or standard input. */
+export type RunLocation =
+  | { kind: 'folder'; folder: string; logPath: string }
+  | { kind: 'log'; logPath: string; folder: string | null }
+  | { kind: 'stdin' };
+
+const RUN_MARKERS = ['log.txt', 'config.yaml', '.job_config.json', 'logs'];
+
+/**
+ * Resolves the command line's PATH (I/O). `lora-top output/my_lora`, `lora-top output/my_lora/log.txt`,
+ * `lora-top -`, or nothing: the newest run under `./output`. Throws UserError with one clear line.
+ */
+export async function locateRun(pathArg: string | undefined, cwd: string): Promise<RunLocation> {
+  if (pathArg === '-') return { kind: 'stdin' };
+  if (pathArg === undefined) return newestRunUnder(join(cwd, 'output'));
+
+  const path = resolve(cwd, pathArg);
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw describeFsError(error, pathArg);
+  }
+  if (info.isDirectory()) return locateInFolder(path, pathArg);
+  if (!info.isFile()) throw new UserError(`not a regular file or folder: ${pathArg}`);
+  await checkReadable(path, pathArg);
+  return { kind: 'log', logPath: path, folder: await folderOfLog(path) };
+}
+
+async function locateInFolder(folder: string, shown: string): Promise<RunLocation> {
+  await checkReadable(folder, shown, constants.R_OK | constants.X_OK);
+  const names = await readdir(folder).catch((error: unknown) => {
+    throw describeFsError(error, shown);
+  });
+  if (names.includes('log.txt')) {
+    await checkReadable(join(folder, 'log.txt'), join(shown, 'log.txt'));
+    return { kind: 'folder', folder, logPath: join(folder, 'log.txt') };
+  }
+  const rotated = await newestRotatedLog(folder);
+  if (rotated) return { kind: 'folder', folder, logPath: rotated };
+  if (names.includes('config.yaml') || names.includes('.job_config.json')) {
+    // A run that has not written its log yet: wait for log.txt to appear.
+    return { kind: 'folder', folder, logPath: join(folder, 'log.txt') };
+  }
+  // The user pointed at `output/` itself, or a training_folder holding several runs.
+  const inner = await newestRunIn(folder);
+  if (inner) return inner;
+  throw new UserError(
+    `no ai-toolkit run in ${shown}: expected log.txt, logs/<N>_log.txt or config.yaml there (or in a run folder inside it)`,
+  );
+}
+
+/** The UI renames each session's log to logs/<N>_log.txt; the highest N is the newest. */
+async function newestRotatedLog(folder: string): Promise<string | null> {
+  let names: string[];
+  try {
+    names = await readdir(join(folder, 'logs'));
+  } catch {
+    return null;
+  }
+  let best: { n: number; name: string } | null = null;
+  for (const name of names) {
+    const match = /^(\d+)_log\.txt$/.exec(name);
+    if (match && (!best || Number(match[1]) > best.n)) best = { n: Number(match[1]), name };
+  }
+  return best ? join(folder, 'logs', best.name) : null;
+}
+
+async function newestRunIn(parent: string): Promise<RunLocation | null> {
+  let entries;
+  try {
+    entries = await readdir(parent, { withFileTypes: true });
+  } catch {
+    return null;
+  }
+  let best: { folder: string; mtime: number } | null = null;
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const folder = join(parent, entry.name);
+    const mtime = await runActivityTime(folder);
+    if (mtime !== null && (!best || mtime > best.mtime)) best = { folder, mtime };
+  }
+  return best ? locateInFolder(best.folder, best.folder) : null;
+}
+
+/** When a run folder last changed (its log, else the folder), or null when it is not a run. */
+async function runActivityTime(folder: string): Promise<number | null> {
+  let newest: number | null = null;
+  for (const marker of RUN_MARKERS) {
+    try {
+      const info = await stat(join(folder, marker));
+      newest = Math.max(newest ?? 0, info.mtimeMs);
+    } catch {
+      // Not this marker.
+    }
+  }
+  return newest;
+}
+
+async function newestRunUnder(outputFolder: string): Promise<RunLocation> {
+  const found = await newestRunIn(outputFolder);
+  if (found) return found;
+  throw new UserError(
+    `no run found: looked for ./output/<name>/log.txt in ${dirname(outputFolder)}. ` +
+      'Point lora-top at a training folder or a log (lora-top output/my_lora), pipe a run into it (… 2>&1 | lora-top -), or try lora-top --demo',
+  );
+}
+
+/** `output/<name>/log.txt` or `output/<name>/logs/3_log.txt` → `output/<name>` when it looks like a run folder. */
+async function folderOfLog(logPath: string): Promise<string | null> {
+  let folder = dirname(logPath);
+  if (basename(folder) === 'logs') folder = dirname(folder);
+  for (const marker of ['config.yaml', '.job_config.json', 'samples']) {
+    try {
+      await access(join(folder, marker));
+      return folder;
+    } catch {
+      // Keep looking.
+    }
+  }
+  return null;
+}
+
+async function checkReadable(path: string, shown: string, mode = constants.R_OK): Promise<void> {
+  try {
+    await access(path, mode);
+    if (mode === constants.R_OK) {
+      const handle = await open(path, 'r');
+      await handle.close();
+    }
+  } catch (error) {
+    throw describeFsError(error, shown);
+  }
+}
+
+/**
+ * Refuses a file that is plainly not a text log (NUL bytes in its first 64 KiB).
+ */
+export async function assertTextFile(path: string, shown: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    const buffer = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    const head = buffer.subarray(0, bytesRead);
+    let nul = 0;
+    for (const byte of head) if (byte === 0) nul++;
+    if (nul > 0) throw new UserError(`${shown} is a binary file, not a training log`, EXIT.usage);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw describeFsError(error, shown);
+  } finally {
+    await handle?.close();
+  }
+}

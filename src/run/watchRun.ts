@@ -1,0 +1,158 @@
+import { readLossDb } from '../sources/lossDb.js';
+import { followFile, readFileOnce, type Follower } from '../sources/fileFollower.js';
+import { readStream } from '../sources/stdinSource.js';
+import { LogReader } from '../parse/logReader.js';
+import { reduceRun } from '../state/reduceRun.js';
+import { initialRunState, type RunEvent, type RunState, type StampedRunEvent } from '../state/runState.js';
+import type { RunLocation } from './locateRun.js';
+import { assertTextFile } from './locateRun.js';
+import { listCheckpoints, listSamples, readRunConfig } from './runFolder.js';
+
+/**
+ * The I/O side of reading a run: folder facts, loss_log.db, and the log (or stdin) through the
+ * LogReader, all folded into one RunState by the pure reducer.
+ */
+
+async function folderEvents(folder: string, withLossDb: boolean): Promise<RunEvent[]> {
+  const [config, checkpoints, samples, loss] = await Promise.all([
+    readRunConfig(folder),
+    listCheckpoints(folder),
+    listSamples(folder),
+    withLossDb ? readLossDb(folder) : Promise.resolve(null),
+  ]);
+  const events: RunEvent[] = [];
+  if (config) events.push({ type: 'configLoaded', config });
+  events.push({ type: 'checkpointList', checkpoints }, { type: 'sampleList', samples });
+  if (loss?.ok) events.push({ type: 'lossBackfill', points: loss.points });
+  return events;
+}
+
+function stamp(events: readonly RunEvent[], at: number): StampedRunEvent[] {
+  return events.map((event) => ({ at, event }));
+}
+
+function folderOf(location: RunLocation): string | null {
+  return location.kind === 'folder' ? location.folder : location.kind === 'log' ? location.folder : null;
+}
+
+/** Reads everything there is now and returns the state (for `--once`). */
+export async function readRunOnce(location: RunLocation, stdin: NodeJS.ReadableStream = process.stdin): Promise<RunState> {
+  let state = initialRunState();
+  const folder = folderOf(location);
+  if (folder) state = reduceRun(state, stamp(await folderEvents(folder, true), Date.now()));
+
+  const reader = new LogReader();
+  const push = (text: string) => {
+    state = reduceRun(state, reader.push(text, Date.now()));
+  };
+  if (location.kind === 'stdin') {
+    await new Promise<void>((resolve, reject) => {
+      readStream(stdin, { onText: push, onEnd: resolve, onError: reject });
+    });
+  } else {
+    const logPath = location.logPath;
+    const exists = await assertTextFile(logPath, logPath).then(
+      () => true,
+      (error: unknown) => {
+        if ((error as { message?: string }).message?.startsWith('no such file')) return false;
+        throw error;
+      },
+    );
+    if (exists) await readFileOnce(logPath, push);
+  }
+  const at = Date.now();
+  state = reduceRun(state, [...reader.end(at), { at, event: { type: 'inputEnded' } }]);
+  return state;
+}
+
+export interface RunWatch {
+  getState(): RunState;
+  /** Called at most every `notifyMs` with the newest state, and only when it changed. */
+  subscribe(listener: (state: RunState) => void): () => void;
+  close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  notifyMs?: number;
+  /** How often the folder is listed again for new checkpoints and samples. */
+  rescanMs?: number;
+  stdin?: NodeJS.ReadableStream;
+  onWarning?(message: string): void;
+}
+
+/** Follows a run live. */
+export function watchRun(location: RunLocation, options: WatchOptions = {}): RunWatch {
+  const notifyMs = options.notifyMs ?? 100;
+  const rescanMs = options.rescanMs ?? 2000;
+  let state = initialRunState();
+  let notified: RunState | null = null;
+  let notifyTimer: NodeJS.Timeout | null = null;
+  let rescanTimer: NodeJS.Timeout | null = null;
+  const listeners = new Set<(state: RunState) => void>();
+  const reader = new LogReader();
+  let follower: Follower | null = null;
+  let stdinHandle: { close(): void } | null = null;
+  let closed = false;
+
+  const notify = () => {
+    notifyTimer = null;
+    if (closed || notified === state) return;
+    notified = state;
+    for (const listener of listeners) listener(state);
+  };
+  const apply = (events: StampedRunEvent[]) => {
+    if (events.length === 0 || closed) return;
+    state = reduceRun(state, events);
+    if (!notifyTimer) notifyTimer = setTimeout(notify, notifyMs);
+  };
+  const onText = (text: string, at: number) => apply(reader.push(text, at));
+
+  const folder = folderOf(location);
+  const rescan = async (first: boolean) => {
+    if (!folder || closed) return;
+    const events = first
+      ? await folderEvents(folder, true)
+      : await Promise.all([listCheckpoints(folder), listSamples(folder)]).then(([checkpoints, samples]): RunEvent[] => [
+          { type: 'checkpointList', checkpoints },
+          { type: 'sampleList', samples },
+        ]);
+    apply(stamp(events, Date.now()));
+    if (!closed) rescanTimer = setTimeout(() => void rescan(false), rescanMs);
+  };
+
+  // The folder's facts (config, loss history) go in before the log so that the log adds to them.
+  void rescan(true).then(() => {
+    if (closed) return;
+    if (location.kind === 'stdin') {
+      stdinHandle = readStream(options.stdin ?? process.stdin, {
+        onText,
+        onEnd: () => apply([...reader.end(Date.now()), { at: Date.now(), event: { type: 'inputEnded' } }]),
+        onError: (error) => options.onWarning?.(`standard input: ${error.message}`),
+      });
+    } else {
+      follower = followFile(location.logPath, {
+        onText,
+        onReset: () => {
+          reader.reset();
+          apply([{ at: Date.now(), event: { type: 'logReset' } }]);
+        },
+        onError: (error) => options.onWarning?.(`${location.logPath}: ${error.message}`),
+      });
+    }
+  });
+
+  return {
+    getState: () => state,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      closed = true;
+      if (notifyTimer) clearTimeout(notifyTimer);
+      if (rescanTimer) clearTimeout(rescanTimer);
+      stdinHandle?.close();
+      await follower?.close();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { median } from './speed.js';
+import { isFinished, type RunState } from './runState.js';
+
+/**
+ * Time to the end of the run and to a target step, counting the sampling and saving pauses still
+ * ahead (how many the config's `sample_every`/`save_every` leave, each as long as the ones measured
+ * so far). Pure: `now` is passed in.
+ */
+export interface Eta {
+  secondsPerStep: number | null;
+  /** Seconds to the run's total steps (including the final save and sample). */
+  etaSeconds: number | null;
+  targetStep: number;
+  /** Seconds to the target step; 0 once reached; null when the run will not get there. */
+  etaTargetSeconds: number | null;
+  /** Clock time of the end of the run (ms since epoch). */
+  finishAtMs: number | null;
+  /** Pauses ahead and what each is assumed to take. */
+  samplesAhead: number;
+  savesAhead: number;
+  sampleSeconds: number | null;
+  saveSeconds: number | null;
+  /** True while a pause length is a guess rather than measured in this run. */
+  pausesEstimated: boolean;
+}
+
+export const DEFAULT_TARGET_STEP = 3000;
+
+/** Without a measured sample, assume this many step-times per sample image. */
+const SAMPLE_STEP_TIMES_PER_IMAGE = 4;
+/** Without a measured save, assume this many step-times. */
+const SAVE_STEP_TIMES = 2;
+
+export function estimateFinish(state: RunState, now: number, targetStep = DEFAULT_TARGET_STEP): Eta {
+  const secondsPerStep = state.speed.secondsPerStep;
+  const base: Eta = {
+    secondsPerStep,
+    etaSeconds: null,
+    targetStep,
+    etaTargetSeconds: null,
+    finishAtMs: null,
+    samplesAhead: 0,
+    savesAhead: 0,
+    sampleSeconds: null,
+    saveSeconds: null,
+    pausesEstimated: false,
+  };
+  const { step, totalSteps: total } = state;
+  if (step === null) return base;
+  if (step >= targetStep) base.etaTargetSeconds = 0;
+  if (isFinished(state.status) || secondsPerStep === null || total === null) return base;
+
+  const config = state.config;
+  const prompts = Math.max(1, config?.prompts.length ?? 1);
+  const measuredSample = median(state.pauses.sampleSeconds);
+  const measuredSave = median(state.pauses.saveSeconds);
+  const sampleSeconds = measuredSample ?? SAMPLE_STEP_TIMES_PER_IMAGE * prompts * secondsPerStep;
+  const saveSeconds = measuredSave ?? SAVE_STEP_TIMES * secondsPerStep;
+  const sampling = config !== null && !config.disableSampling && config.sampleEvery !== null && config.sampleEvery > 0;
+
+  const pausesUntil = (end: number, includeFinal: boolean) => {
+    const saves = countMultiples(config?.saveEvery ?? null, step, end, 1) + (includeFinal ? 1 : 0);
+    const samples = sampling
+      ? countMultiples(config!.sampleEvery, step, end, Math.max(1, config!.sampleStartStep)) + (includeFinal ? 1 : 0)
+      : 0;
+    return { saves, samples, seconds: saves * saveSeconds + samples * sampleSeconds };
+  };
+
+  // What is left of the pause or step under way.
+  const sinceBar = state.lastTrainingAt === null ? 0 : Math.max(0, (now - state.lastTrainingAt) / 1000);
+  let current = 0;
+  const pause = state.pauses.current;
+  if (pause) {
+    const expected = pause.kind === 'save' ? saveSeconds : sampleSeconds;
+    current = Math.max(0, expected - (now - pause.since) / 1000);
+  } else if (state.status === 'training') {
+    current = -Math.min(sinceBar, secondsPerStep);
+  }
+
+  const toEnd = pausesUntil(total, true);
+  const eta = Math.max(0, (total - step) * secondsPerStep + toEnd.seconds + current);
+  base.etaSeconds = eta;
+  base.finishAtMs = now + eta * 1000;
+  base.samplesAhead = toEnd.samples;
+  base.savesAhead = toEnd.saves;
+  base.sampleSeconds = sampling ? sampleSeconds : null;
+  base.saveSeconds = saveSeconds;
+  base.pausesEstimated = (sampling && measuredSample === null) || measuredSave === null;
+
+  if (step < targetStep && targetStep <= total) {
+    // Up to and including the save at the target step, which is what a person stopping there wants.
+    const toTarget = pausesUntil(targetStep + 1, targetStep === total);
+    base.etaTargetSeconds = Math.max(0, (targetStep - step) * secondsPerStep + toTarget.seconds + current);
+  }
+  return base;
+}
+
+/** How many multiples of `every` (at least `from`) lie in (after, before). */
+function countMultiples(every: number | null, after: number, before: number, from: number): number {
+  if (every === null || !(every > 0)) return 0;
+  const low = Math.max(after + 1, from);
+  const high = before - 1;
+  if (high < low) return 0;
+  return Math.floor(high / every) - Math.floor((low - 1) / every);
+}

@@ -1,0 +1,366 @@
+import type { LogEvent, TqdmBar } from '../parse/events.js';
+import { classifyError } from '../parse/errorKind.js';
+import { readRunConfig, type RunConfig } from '../parse/runConfig.js';
+import { checkpointJobName } from '../parse/checkpointName.js';
+import { postfixNumber } from '../parse/tqdmBar.js';
+import { copyLossHistory, emptyLossHistory, recordLoss } from './lossHistory.js';
+import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
+import { addBarSample, copySpeed, notePause, printedSecondsPerStep } from './speed.js';
+import { isFinished, type RunState, type StampedRunEvent } from './runState.js';
+
+/**
+ * The run model: folds stamped events into one run state. Pure: the input state is never changed;
+ * a batch of events is applied to one private copy (so a 50 MB backfill does not copy the loss
+ * history once per bar state).
+ */
+export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): RunState {
+  if (events.length === 0) return state;
+  const draft: Draft = {
+    ...state,
+    lossHistory: copyLossHistory(state.lossHistory),
+    speed: copySpeed(state.speed),
+    pauses: copyPauses(state.pauses),
+  };
+  for (const { at, event } of events) applyEvent(draft, event, at);
+  return draft;
+}
+
+type Draft = RunState;
+
+const SAMPLE_BAR = /^Generating (?:Images|Samples)\b/;
+
+function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: number): void {
+  d.lastEventAt = at;
+  switch (event.type) {
+    case 'bar':
+      applyBar(d, event.bar, at);
+      return;
+    case 'counter':
+      d.recognised = true;
+      if (!isFinished(d.status) && d.status !== 'sampling') {
+        d.phase = { text: event.counter.desc ?? 'Downloading', n: null, total: null, detail: event.counter.text };
+        if (!trainingStarted(d)) d.status = 'preparing';
+      }
+      return;
+    case 'jobsStart':
+      newSession(d);
+      d.recognised = true;
+      return;
+    case 'config':
+      try {
+        mergeConfig(d, readRunConfig(JSON.parse(event.json)));
+      } catch {
+        // A dump cut off by the paste or the excerpt: nothing to read from it.
+      }
+      return;
+    case 'sqliteDb':
+      d.sqliteDbPath = event.path;
+      d.recognised = true;
+      return;
+    case 'jobId':
+      d.jobId = event.id;
+      d.recognised = true;
+      return;
+    case 'jobName':
+      d.name = event.name;
+      d.recognised = true;
+      return;
+    case 'processStart':
+      d.recognised = true;
+      setStatus(d, 'preparing');
+      return;
+    case 'phase':
+      d.recognised = true;
+      if (d.status === 'sampling' && d.phase) {
+        d.phase = { ...d.phase, detail: event.text };
+        return;
+      }
+      d.phase = { text: event.text, n: null, total: null, detail: null };
+      if (!trainingStarted(d)) setStatus(d, 'preparing');
+      return;
+    case 'network':
+      d.recognised = true;
+      // The last network before the dataset block is the trained LoRA; earlier ones can be
+      // accuracy-recovery adapters.
+      if (d.dataset === null) d.lora = { rank: event.rank, alpha: event.alpha };
+      return;
+    case 'networkModules':
+      if (event.target === 'unet' && d.dataset === null) d.loraModules = event.count;
+      return;
+    case 'dataset':
+      d.recognised = true;
+      d.dataset = { path: event.path, images: null };
+      d.phase = { text: 'Preparing dataset', n: null, total: null, detail: null };
+      if (!trainingStarted(d)) setStatus(d, 'preparing');
+      return;
+    case 'datasetImages':
+      if (d.dataset) d.dataset = { ...d.dataset, images: event.count };
+      return;
+    case 'buckets':
+      return;
+    case 'baseline':
+      d.recognised = true;
+      if (!event.skipped) {
+        setStatus(d, 'sampling');
+        d.phase = { text: 'Generating baseline samples', n: null, total: null, detail: null };
+        beginPause(d.pauses, 'sample', at);
+      }
+      return;
+    case 'saveStart':
+      d.recognised = true;
+      d.step = Math.max(d.step ?? 0, event.step);
+      setStatus(d, 'saving');
+      d.phase = { text: `Saving checkpoint at step ${event.step}`, n: null, total: null, detail: null };
+      beginPause(d.pauses, 'save', at);
+      notePause(d.speed);
+      return;
+    case 'checkpointSaved': {
+      d.recognised = true;
+      d.lastCheckpoint = { step: event.step, path: event.path };
+      if (!d.checkpoints.some((c) => c.path === event.path)) {
+        d.checkpoints = [...d.checkpoints, { step: event.step, path: event.path, bytes: null, mtimeMs: null }];
+      }
+      if (d.name === null) d.name = checkpointJobName(event.path);
+      if (event.step === null) {
+        d.finalSaved = true;
+        if (d.totalSteps !== null) d.step = Math.max(d.step ?? 0, d.totalSteps);
+        if (!isFinished(d.status) && (d.config?.disableSampling ?? false)) d.status = 'completed';
+      }
+      return;
+    }
+    case 'optimizerSaved':
+      return;
+    case 'saveRemoved':
+      d.checkpoints = d.checkpoints.filter((c) => c.path !== event.path);
+      return;
+    case 'samplingStart':
+      d.recognised = true;
+      setStatus(d, 'sampling');
+      d.phase = { text: `Sampling at step ${event.step}`, n: null, total: null, detail: null };
+      beginPause(d.pauses, 'sample', at);
+      notePause(d.speed);
+      return;
+    case 'oomSkip':
+      d.oomSkips += 1;
+      d.warnings += 1;
+      return;
+    case 'resume': {
+      d.recognised = true;
+      newSession(d);
+      d.resume = { path: event.path, step: event.step };
+      if (d.name === null) d.name = checkpointJobName(event.path);
+      return;
+    }
+    case 'resumeStep':
+      d.recognised = true;
+      d.resume = { path: d.resume?.path ?? null, step: event.step };
+      return;
+    case 'error':
+      d.recognised = true;
+      if (event.message === 'Job stopped') {
+        // The UI's stop flag raises Exception("Job stopped"): a stop, not a failure.
+        d.status = 'stopped';
+        return;
+      }
+      fail(d, event.kind, event.message, true);
+      return;
+    case 'errorSecondary':
+      return;
+    case 'result':
+      d.recognised = true;
+      if (event.failures > 0) {
+        if (d.status !== 'stopped') fail(d, 'error', 'the job failed (no error message in the log)', true);
+      } else if (event.completed > 0 && !isFinished(d.status)) {
+        d.status = 'completed';
+      }
+      return;
+    case 'traceback':
+      d.recognised = true;
+      return;
+    case 'exception':
+      if (event.name === 'KeyboardInterrupt') {
+        d.status = 'stopped';
+        return;
+      }
+      if (d.status === 'stopped') return;
+      {
+        const message = event.message ? `${event.name}: ${event.message}` : event.name;
+        fail(d, classifyError(message), message, false);
+      }
+      return;
+    case 'jobStopped':
+      d.recognised = true;
+      d.status = 'stopped';
+      return;
+    case 'processExit':
+      if (isFinished(d.status)) return;
+      if (event.code === 0) {
+        d.status = d.finalSaved ? 'completed' : 'stopped';
+      } else {
+        const how = event.signal ? `the trainer was killed (${event.signal})` : event.code !== null ? `the trainer exited with code ${event.code}` : event.text;
+        fail(d, 'error', how, true);
+      }
+      return;
+    case 'oomKill':
+      return;
+    case 'warning':
+      d.warnings += 1;
+      return;
+    case 'text':
+      return;
+    case 'configLoaded':
+      mergeConfig(d, event.config);
+      return;
+    case 'checkpointList':
+      d.checkpoints = event.checkpoints;
+      if (d.lastCheckpoint === null) {
+        const numbered = event.checkpoints.filter((c) => c.step !== null);
+        const newest = numbered[numbered.length - 1];
+        if (newest) d.lastCheckpoint = { step: newest.step, path: newest.path };
+      }
+      return;
+    case 'sampleList':
+      d.samples = event.samples;
+      return;
+    case 'lossBackfill': {
+      if (event.points.length === 0) return;
+      const history = emptyLossHistory();
+      let smoothed = null as number | null;
+      for (const point of event.points) smoothed = recordLoss(history, point.step, point.loss);
+      d.lossHistory = history;
+      d.lossFromDbUntil = event.points[event.points.length - 1]!.step;
+      if (d.loss === null) {
+        d.loss = event.points[event.points.length - 1]!.loss;
+        d.lossSmoothed = smoothed;
+      }
+      return;
+    }
+    case 'logReset':
+      newSession(d);
+      return;
+    case 'inputEnded':
+      d.inputEnded = true;
+      if (d.finalSaved && !isFinished(d.status)) d.status = 'completed';
+      return;
+  }
+}
+
+function applyBar(d: Draft, bar: TqdmBar, at: number): void {
+  d.recognised = true;
+  if (isTrainingBar(d, bar)) {
+    applyTrainingBar(d, bar, at);
+    return;
+  }
+  if (isFinished(d.status)) return;
+  notePause(d.speed);
+  if (bar.desc !== null && SAMPLE_BAR.test(bar.desc)) {
+    if (d.status !== 'sampling') beginPause(d.pauses, 'sample', at);
+    notePauseBar(d.pauses, bar.elapsedS);
+    d.status = 'sampling';
+    d.phase = { text: 'Generating samples', n: bar.n, total: bar.total, detail: null };
+    if (d.finalSaved && bar.n >= bar.total) d.status = 'completed';
+    return;
+  }
+  if (d.status === 'sampling') {
+    // A model pipeline's own denoising bar inside a sample.
+    notePauseBar(d.pauses, bar.elapsedS);
+    if (d.phase) d.phase = { ...d.phase, detail: `${bar.n}/${bar.total}` };
+    return;
+  }
+  const label = bar.desc ?? d.phase?.text ?? 'Working';
+  d.phase = { text: label, n: bar.n, total: bar.total, detail: null };
+  if (!trainingStarted(d)) d.status = 'preparing';
+}
+
+function isTrainingBar(d: Draft, bar: TqdmBar): boolean {
+  if (bar.desc !== null && SAMPLE_BAR.test(bar.desc)) return false;
+  if ('lr' in bar.postfix) return true;
+  return d.name !== null && bar.desc === d.name;
+}
+
+function applyTrainingBar(d: Draft, bar: TqdmBar, at: number): void {
+  if (isFinished(d.status)) {
+    // Training bars after a failure that only a printed exception suggested: the run went on.
+    if (d.status !== 'failed' || d.errorFatal) return;
+    d.error = null;
+  }
+  if (d.name === null && bar.desc !== null) d.name = bar.desc;
+  d.totalSteps = bar.total;
+
+  const previousN = d.lastTrainingN;
+  // Before 2026-08 the bar showed one less than the `Saving at step N` that followed it.
+  if (d.step === null || bar.n >= d.step || d.step - bar.n > 1) d.step = bar.n;
+
+  const loss = postfixNumber(bar.postfix.loss);
+  if (loss !== null) {
+    d.loss = loss;
+    if (d.lossFromDbUntil === null || bar.n > d.lossFromDbUntil) {
+      d.lossSmoothed = recordLoss(d.lossHistory, bar.n, loss);
+    }
+  }
+  const lr = postfixNumber(bar.postfix.lr);
+  if (lr !== null) d.lr = lr;
+  if (Object.keys(bar.postfix).length > 0) d.postfix = bar.postfix;
+
+  addBarSample(d.speed, {
+    n: bar.n,
+    elapsedS: bar.elapsedS,
+    at,
+    printedSecondsPerStep: printedSecondsPerStep(bar.rate, bar.unit),
+  });
+  d.lastTrainingN = bar.n;
+  d.lastTrainingAt = at;
+  d.sessionElapsedS = bar.elapsedS;
+
+  // A pause ends when the bar moves again (a refresh of the same step can come while paused).
+  if (d.pauses.current && (previousN === null || bar.n > previousN)) endPause(d.pauses, at);
+  if (!d.pauses.current) {
+    d.status = d.finalSaved && bar.n >= bar.total ? d.status : 'training';
+    d.phase = null;
+  }
+}
+
+function trainingStarted(d: Draft): boolean {
+  return d.lastTrainingN !== null;
+}
+
+function setStatus(d: Draft, status: RunState['status']): void {
+  if (!isFinished(d.status)) d.status = status;
+}
+
+/** Marks the run failed. A fatal failure (the trainer's own `Error running job`, the `Result:` block,
+ * an exit) outranks one that only a printed exception suggested, which a later training bar may undo. */
+function fail(d: Draft, kind: 'oom' | 'cuda' | 'error', message: string, fatal: boolean): void {
+  if (d.error === null || (fatal && !d.errorFatal)) d.error = { kind, message };
+  d.status = 'failed';
+  if (fatal) d.errorFatal = true;
+}
+
+/** A new trainer process (or a resume) begins: what described the previous one no longer holds. */
+function newSession(d: Draft): void {
+  if (d.lastTrainingN === null && !isFinished(d.status) && d.error === null) return;
+  d.status = 'starting';
+  d.error = null;
+  d.errorFatal = false;
+  d.finalSaved = false;
+  d.phase = null;
+  d.pauses.current = null;
+  d.lastTrainingN = null;
+}
+
+function mergeConfig(d: Draft, config: RunConfig | null): void {
+  if (!config) return;
+  if (d.config) {
+    const merged = { ...d.config } as Record<string, unknown>;
+    for (const [key, value] of Object.entries(config)) {
+      if (merged[key] === null || merged[key] === undefined) merged[key] = value;
+    }
+    d.config = merged as unknown as RunConfig;
+  } else {
+    d.config = config;
+  }
+  if (d.name === null && config.name) d.name = config.name;
+  if (d.totalSteps === null && config.steps !== null) d.totalSteps = config.steps;
+  if (d.lora === null && config.rank !== null) d.lora = { rank: config.rank, alpha: config.alpha ?? config.rank };
+  if (d.sqliteDbPath === null && config.sqliteDbPath) d.sqliteDbPath = config.sqliteDbPath;
+}

@@ -1,0 +1,142 @@
+import type { ErrorKind, LogEvent } from '../parse/events.js';
+import type { RunConfig } from '../parse/runConfig.js';
+import { emptyLossHistory, type LossHistory } from './lossHistory.js';
+import { initialSpeed, type SpeedState } from './speed.js';
+import { initialPauses, type PauseState } from './pauses.js';
+
+export type RunStatus = 'starting' | 'preparing' | 'sampling' | 'training' | 'saving' | 'stopped' | 'failed' | 'completed';
+
+export interface CheckpointFile {
+  /** null for the final `<name>.safetensors`. */
+  step: number | null;
+  path: string;
+  bytes: number | null;
+  mtimeMs: number | null;
+}
+
+export interface SampleFile {
+  step: number;
+  index: number;
+  path: string;
+  /** The unix-ms prefix of the file name. */
+  createdMs: number;
+}
+
+export interface Phase {
+  /** What the run is doing, e.g. "Caching latents to disk", "Loading transformer". */
+  text: string;
+  /** Progress of the phase's own bar, when it has one. */
+  n: number | null;
+  total: number | null;
+  /** An inner bar's progress (a sample's denoising steps), e.g. "15/30". */
+  detail: string | null;
+}
+
+/** Events that come from the run folder rather than from the log. */
+export type FolderEvent =
+  | { type: 'configLoaded'; config: RunConfig }
+  | { type: 'checkpointList'; checkpoints: CheckpointFile[] }
+  | { type: 'sampleList'; samples: SampleFile[] }
+  | { type: 'lossBackfill'; points: Array<{ step: number; loss: number }> }
+  /** The log was truncated or replaced (the UI starts a new log.txt on every resume). */
+  | { type: 'logReset' }
+  /** The input ended (stdin closed, or a one-shot read finished). */
+  | { type: 'inputEnded' };
+
+export type RunEvent = LogEvent | FolderEvent;
+
+export interface StampedRunEvent {
+  at: number;
+  event: RunEvent;
+}
+
+export interface RunState {
+  name: string | null;
+  jobId: string | null;
+  sqliteDbPath: string | null;
+  status: RunStatus;
+  phase: Phase | null;
+  /** Completed steps. */
+  step: number | null;
+  totalSteps: number | null;
+  loss: number | null;
+  lossSmoothed: number | null;
+  lossHistory: LossHistory;
+  lr: number | null;
+  /** Every key of the training bar's postfix, as printed. */
+  postfix: Record<string, string>;
+  lora: { rank: number; alpha: number } | null;
+  loraModules: number | null;
+  dataset: { path: string; images: number | null } | null;
+  config: RunConfig | null;
+  lastCheckpoint: { step: number | null; path: string } | null;
+  checkpoints: CheckpointFile[];
+  samples: SampleFile[];
+  resume: { path: string | null; step: number | null } | null;
+  error: { kind: ErrorKind; message: string } | null;
+  warnings: number;
+  oomSkips: number;
+  speed: SpeedState;
+  pauses: PauseState;
+  /** When the newest training bar state arrived (ms). */
+  lastTrainingAt: number | null;
+  /** When anything last arrived (ms). */
+  lastEventAt: number | null;
+  /** The training bar's tqdm elapsed in this session, seconds. */
+  sessionElapsedS: number | null;
+  /** The final `<name>.safetensors` was written. */
+  finalSaved: boolean;
+  /** Whether any ai-toolkit output was recognised at all. */
+  recognised: boolean;
+  inputEnded: boolean;
+  /** The n of the newest training bar state in this session. */
+  lastTrainingN: number | null;
+  /** The error came from the trainer's own failure report, not just a printed exception. */
+  errorFatal: boolean;
+  /** Loss history came from loss_log.db up to this step; the log adds only later steps. */
+  lossFromDbUntil: number | null;
+}
+
+export function initialRunState(): RunState {
+  return {
+    name: null,
+    jobId: null,
+    sqliteDbPath: null,
+    status: 'starting',
+    phase: null,
+    step: null,
+    totalSteps: null,
+    loss: null,
+    lossSmoothed: null,
+    lossHistory: emptyLossHistory(),
+    lr: null,
+    postfix: {},
+    lora: null,
+    loraModules: null,
+    dataset: null,
+    config: null,
+    lastCheckpoint: null,
+    checkpoints: [],
+    samples: [],
+    resume: null,
+    error: null,
+    warnings: 0,
+    oomSkips: 0,
+    speed: initialSpeed(),
+    pauses: initialPauses(),
+    lastTrainingAt: null,
+    lastEventAt: null,
+    sessionElapsedS: null,
+    finalSaved: false,
+    recognised: false,
+    inputEnded: false,
+    lastTrainingN: null,
+    errorFatal: false,
+    lossFromDbUntil: null,
+  };
+}
+
+/** Terminal states: the run is over, whatever the log does next. */
+export function isFinished(status: RunStatus): boolean {
+  return status === 'stopped' || status === 'failed' || status === 'completed';
+}

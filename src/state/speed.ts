@@ -1,0 +1,141 @@
+/**
+ * lora-top's own seconds-per-step, from the training bar's successive states.
+ *
+ * Two clocks are available for each state: the wall-clock time its bytes arrived, and the
+ * elapsed time tqdm printed. tqdm's elapsed already leaves out save and sample pauses
+ * (ai-toolkit's bar moves its start time forward on unpause) but has one-second resolution;
+ * the wall clock is exact while the run is live but includes pauses, and means nothing when a
+ * finished log is read in one go. So: while the states really arrived over time, use wall-clock
+ * deltas of pairs that no pause separates; otherwise use the printed elapsed over a window wide
+ * enough to make its resolution small. tqdm's own rate is used only while there is no pair at
+ * all, and never when it is absurd (the `2566.52it/s` that follows a long sample).
+ * Pure functions over plain data.
+ */
+
+export interface BarMark {
+  n: number;
+  elapsedS: number;
+  at: number;
+  /** A save, a sample or another pause happened between the previous mark and this one. */
+  afterPause: boolean;
+}
+
+export interface SpeedState {
+  marks: BarMark[];
+  /** Seconds per step now, or null while unknown. */
+  secondsPerStep: number | null;
+  /** Where the figure came from. */
+  basis: 'wall' | 'elapsed' | 'tqdm' | null;
+  /** Recent estimates, one per new step (bounded), for sparklines and slowdown checks. */
+  history: number[];
+  pausedSinceLastMark: boolean;
+}
+
+export interface TrainingBarSample {
+  n: number;
+  elapsedS: number;
+  at: number;
+  /** tqdm's printed rate converted to seconds per step, or null when `?`. */
+  printedSecondsPerStep: number | null;
+}
+
+const MAX_MARKS = 512;
+const MAX_HISTORY = 600;
+const WINDOW_STEPS = 50;
+const WINDOW_SECONDS = 20;
+/** Wall-clock deltas are used once the live marks span this long. */
+const MIN_WALL_SPAN_MS = 2000;
+/** A step faster than this (or a rate whose implied time per step is) cannot be real. */
+const MIN_SECONDS_PER_STEP = 0.005;
+
+export function initialSpeed(): SpeedState {
+  return { marks: [], secondsPerStep: null, basis: null, history: [], pausedSinceLastMark: false };
+}
+
+/** A copy that `addBarSample` and `notePause` may change without touching the original. */
+export function copySpeed(speed: SpeedState): SpeedState {
+  return { ...speed, marks: [...speed.marks], history: [...speed.history] };
+}
+
+/** Changes `speed` (a copy the caller owns) with one training bar state. */
+export function addBarSample(speed: SpeedState, sample: TrainingBarSample): void {
+  const last = speed.marks[speed.marks.length - 1];
+  if (last && (sample.n < last.n || sample.elapsedS + 1 < last.elapsedS)) {
+    // A new session (resume, restart): its elapsed and counts start again.
+    speed.marks = [];
+  } else if (last && sample.n === last.n) {
+    // The postfix refresh of the same step: nothing new about speed.
+    return;
+  }
+  speed.marks.push({ n: sample.n, elapsedS: sample.elapsedS, at: sample.at, afterPause: speed.pausedSinceLastMark });
+  speed.pausedSinceLastMark = false;
+  if (speed.marks.length > MAX_MARKS) speed.marks.splice(0, speed.marks.length - MAX_MARKS);
+
+  const estimate = estimateFromMarks(speed.marks);
+  if (estimate) {
+    speed.secondsPerStep = estimate.seconds;
+    speed.basis = estimate.basis;
+    speed.history.push(estimate.seconds);
+    if (speed.history.length > MAX_HISTORY) speed.history.splice(0, speed.history.length - MAX_HISTORY);
+  } else if (speed.marks.length < 2 && speed.secondsPerStep === null) {
+    adoptPrinted(speed, sample.printedSecondsPerStep);
+  }
+}
+
+/** Marks that a pause (save, sample, anything not training) began since the last bar state. */
+export function notePause(speed: SpeedState): void {
+  speed.pausedSinceLastMark = true;
+}
+
+function adoptPrinted(speed: SpeedState, printed: number | null): void {
+  if (printed === null || !(printed >= MIN_SECONDS_PER_STEP)) return;
+  speed.secondsPerStep = printed;
+  speed.basis = 'tqdm';
+}
+
+function estimateFromMarks(marks: BarMark[]): { seconds: number; basis: 'wall' | 'elapsed' } | null {
+  if (marks.length < 2) return null;
+  const last = marks[marks.length - 1]!;
+  let first = marks.length - 2;
+  while (first > 0) {
+    const m = marks[first]!;
+    if (last.n - m.n >= WINDOW_STEPS && last.elapsedS - m.elapsedS >= WINDOW_SECONDS) break;
+    first--;
+  }
+
+  // Wall clock: only over the trailing marks that arrived one by one (a finished log read in one
+  // go stamps many states with the same time), and only over pairs that no pause separates.
+  let liveFrom = marks.length - 1;
+  while (liveFrom > first && marks[liveFrom]!.at > marks[liveFrom - 1]!.at) liveFrom--;
+  if (last.at - marks[liveFrom]!.at >= MIN_WALL_SPAN_MS) {
+    let steps = 0;
+    let seconds = 0;
+    for (let i = liveFrom + 1; i < marks.length; i++) {
+      const mark = marks[i]!;
+      if (mark.afterPause) continue;
+      steps += mark.n - marks[i - 1]!.n;
+      seconds += (mark.at - marks[i - 1]!.at) / 1000;
+    }
+    if (steps > 0 && seconds / steps >= MIN_SECONDS_PER_STEP) return { seconds: seconds / steps, basis: 'wall' };
+  }
+
+  // tqdm's elapsed: pause-free, one-second resolution, so only over a window of a few seconds or more.
+  const start = marks[first]!;
+  const steps = last.n - start.n;
+  const elapsedSpan = last.elapsedS - start.elapsedS;
+  if (steps > 0 && elapsedSpan >= 1) return { seconds: elapsedSpan / steps, basis: 'elapsed' };
+  return null;
+}
+
+/** tqdm's printed rate as seconds per step (`2.16s/it` → 2.16, `4.00it/s` → 0.25). */
+export function printedSecondsPerStep(rate: number | null, unit: 'it/s' | 's/it'): number | null {
+  if (rate === null || !(rate > 0)) return null;
+  return unit === 's/it' ? rate : 1 / rate;
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,0 +1,50 @@
+/** Short human forms of numbers and durations. Pure. */
+
+/** 3725 → "1h02m", 250 → "4m10s", 42.4 → "42s", 0.8 → "0.8s". */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
+  if (seconds < 10) return `${Math.max(0, seconds).toFixed(1)}s`;
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/** Seconds per step as people say it: "2.41 s/step", or "4.2 steps/s" when faster than one a second. */
+export function formatSpeed(secondsPerStep: number | null): string {
+  if (secondsPerStep === null || !(secondsPerStep > 0)) return '—';
+  if (secondsPerStep >= 1) return `${secondsPerStep.toFixed(2)} s/step`;
+  return `${(1 / secondsPerStep).toFixed(1)} steps/s`;
+}
+
+/** A loss or learning rate: 0.4123 → "0.4123", 9.2e-05 → "9.2e-05". */
+export function formatNumber(value: number | null, digits = 4): string {
+  if (value === null) return '—';
+  if (!Number.isFinite(value)) return String(value);
+  if (value !== 0 && (Math.abs(value) < 1e-3 || Math.abs(value) >= 1e5)) return value.toExponential(1);
+  return value.toFixed(digits);
+}
+
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** A local clock time, "14:05" (with the date when it is not today). */
+export function formatClock(ms: number, now: number): string {
+  const date = new Date(ms);
+  const time = `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
+  const today = new Date(now);
+  if (date.toDateString() === today.toDateString()) return time;
+  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')} ${time}`;
+}
