@@ -55,7 +55,8 @@ export function parseCli(argv: string[]): CliOptions {
       },
     });
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0]!.replace(/\.$/, '');
+    // node's messages run on ("… To specify a positional argument …"): keep the first sentence.
+    const message = (error as Error).message.split(/\.\s|\n/)[0]!.replace(/\.$/, '').replace(/^Unknown/, 'unknown');
     throw new UserError(`${message} (see lora-top --help)`, EXIT.usage);
   }
   const { values, positionals } = parsed;

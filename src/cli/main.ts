@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli, USAGE, type CliOptions } from './args.js';
@@ -37,7 +37,7 @@ async function run(options: CliOptions): Promise<number> {
   if (options.json && !options.once) throw new UserError('--json goes with --once (lora-top PATH --once --json)');
   if (options.demo) return runDemo(options);
 
-  const location = await locateRun(options.path ?? (process.stdin.isTTY ? undefined : '-'), process.cwd());
+  const location = await locateRun(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd());
   if (options.once || !process.stdout.isTTY) {
     printSnapshot(await readRunOnce(location), options);
     return EXIT.ok;
@@ -95,6 +95,16 @@ function untilState(watch: RunWatch, done: (state: RunState) => boolean, end: Pr
       resolve();
     }, 300));
   });
+}
+
+/** Standard input carries a run (a pipe or a redirected file), rather than a terminal or /dev/null. */
+function stdinIsPiped(): boolean {
+  try {
+    const info = fstatSync(0);
+    return info.isFIFO() || info.isFile() || info.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function version(): string {

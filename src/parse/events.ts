@@ -74,4 +74,6 @@ export type LogEvent =
 export interface StampedEvent {
   at: number;
   event: LogEvent;
+  /** false for what was read back from a log already written (a backfill); true by default. */
+  live?: boolean;
 }

@@ -12,9 +12,11 @@ export class LogReader {
   private readonly parser = new LogParser();
   private reportedTail: string | null = null;
 
-  push(text: string, at: number): StampedEvent[] {
+  /** `live` is false for text read back from a log that was already written. */
+  push(text: string, at: number, live = true): StampedEvent[] {
     const out: StampedEvent[] = [];
     for (const segment of this.splitter.push(text)) this.read(segment.text, segment.final, at, out);
+    if (!live) for (const stamped of out) stamped.live = false;
     return out;
   }
 

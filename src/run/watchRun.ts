@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readLossDb } from '../sources/lossDb.js';
 import { followFile, readFileOnce, type Follower } from '../sources/fileFollower.js';
 import { readStream } from '../sources/stdinSource.js';
@@ -27,6 +28,14 @@ async function folderEvents(folder: string, withLossDb: boolean): Promise<RunEve
   return events;
 }
 
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 function stamp(events: readonly RunEvent[], at: number): StampedRunEvent[] {
   return events.map((event) => ({ at, event }));
 }
@@ -43,7 +52,7 @@ export async function readRunOnce(location: RunLocation, stdin: NodeJS.ReadableS
 
   const reader = new LogReader();
   const push = (text: string) => {
-    state = reduceRun(state, reader.push(text, Date.now()));
+    state = reduceRun(state, reader.push(text, Date.now(), false));
   };
   if (location.kind === 'stdin') {
     await new Promise<void>((resolve, reject) => {
@@ -105,7 +114,13 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     state = reduceRun(state, events);
     if (!notifyTimer) notifyTimer = setTimeout(notify, notifyMs);
   };
-  const onText = (text: string, at: number) => apply(reader.push(text, at));
+  // What the log already held when lora-top started is a backfill, not live progress.
+  let backfillBytes = location.kind === 'stdin' ? 0 : sizeOf(location.logPath);
+  const onText = (text: string, at: number) => {
+    const live = backfillBytes <= 0;
+    if (!live) backfillBytes -= Buffer.byteLength(text);
+    apply(reader.push(text, at, live));
+  };
 
   const folder = folderOf(location);
   const rescan = async (first: boolean) => {
@@ -134,6 +149,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
         onText,
         onReset: () => {
           reader.reset();
+          backfillBytes = 0;
           apply([{ at: Date.now(), event: { type: 'logReset' } }]);
         },
         onError: (error) => options.onWarning?.(`${location.logPath}: ${error.message}`),

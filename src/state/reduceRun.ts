@@ -21,7 +21,7 @@ export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): 
     speed: copySpeed(state.speed),
     pauses: copyPauses(state.pauses),
   };
-  for (const { at, event } of events) applyEvent(draft, event, at);
+  for (const { at, event, live } of events) applyEvent(draft, event, at, live !== false);
   return draft;
 }
 
@@ -29,11 +29,11 @@ type Draft = RunState;
 
 const SAMPLE_BAR = /^Generating (?:Images|Samples)\b/;
 
-function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: number): void {
+function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: number, live: boolean): void {
   d.lastEventAt = at;
   switch (event.type) {
     case 'bar':
-      applyBar(d, event.bar, at);
+      applyBar(d, event.bar, at, live);
       return;
     case 'counter':
       d.recognised = true;
@@ -245,10 +245,10 @@ function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: nu
   }
 }
 
-function applyBar(d: Draft, bar: TqdmBar, at: number): void {
+function applyBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
   d.recognised = true;
   if (isTrainingBar(d, bar)) {
-    applyTrainingBar(d, bar, at);
+    applyTrainingBar(d, bar, at, live);
     return;
   }
   if (isFinished(d.status)) return;
@@ -278,7 +278,7 @@ function isTrainingBar(d: Draft, bar: TqdmBar): boolean {
   return d.name !== null && bar.desc === d.name;
 }
 
-function applyTrainingBar(d: Draft, bar: TqdmBar, at: number): void {
+function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
   if (isFinished(d.status)) {
     // Training bars after a failure that only a printed exception suggested: the run went on.
     if (d.status !== 'failed' || d.errorFatal) return;
@@ -307,6 +307,7 @@ function applyTrainingBar(d: Draft, bar: TqdmBar, at: number): void {
     elapsedS: bar.elapsedS,
     at,
     printedSecondsPerStep: printedSecondsPerStep(bar.rate, bar.unit),
+    live,
   });
   d.lastTrainingN = bar.n;
   d.lastTrainingAt = at;

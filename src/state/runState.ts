@@ -48,6 +48,8 @@ export type RunEvent = LogEvent | FolderEvent;
 export interface StampedRunEvent {
   at: number;
   event: RunEvent;
+  /** false for what was read back from a log already written (a backfill); true by default. */
+  live?: boolean;
 }
 
 export interface RunState {

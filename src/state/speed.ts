@@ -4,8 +4,8 @@
  * Two clocks are available for each state: the wall-clock time its bytes arrived, and the
  * elapsed time tqdm printed. tqdm's elapsed already leaves out save and sample pauses
  * (ai-toolkit's bar moves its start time forward on unpause) but has one-second resolution;
- * the wall clock is exact while the run is live but includes pauses, and means nothing when a
- * finished log is read in one go. So: while the states really arrived over time, use wall-clock
+ * the wall clock is exact while the run is live but includes pauses, and means nothing for
+ * states read back from a log that was already written. So: while the states really arrived over time, use wall-clock
  * deltas of pairs that no pause separates; otherwise use the printed elapsed over a window wide
  * enough to make its resolution small. tqdm's own rate is used only while there is no pair at
  * all, and never when it is absurd (the `2566.52it/s` that follows a long sample).
@@ -18,6 +18,8 @@ export interface BarMark {
   at: number;
   /** A save, a sample or another pause happened between the previous mark and this one. */
   afterPause: boolean;
+  /** It arrived as the trainer wrote it (not read back from a log that was already there). */
+  live: boolean;
 }
 
 export interface SpeedState {
@@ -37,6 +39,7 @@ export interface TrainingBarSample {
   at: number;
   /** tqdm's printed rate converted to seconds per step, or null when `?`. */
   printedSecondsPerStep: number | null;
+  live: boolean;
 }
 
 const MAX_MARKS = 512;
@@ -44,7 +47,7 @@ const MAX_HISTORY = 600;
 const WINDOW_STEPS = 50;
 const WINDOW_SECONDS = 20;
 /** Wall-clock deltas are used once the live marks span this long. */
-const MIN_WALL_SPAN_MS = 2000;
+const MIN_WALL_SPAN_MS = 1000;
 /** A step faster than this (or a rate whose implied time per step is) cannot be real. */
 const MIN_SECONDS_PER_STEP = 0.005;
 
@@ -67,7 +70,13 @@ export function addBarSample(speed: SpeedState, sample: TrainingBarSample): void
     // The postfix refresh of the same step: nothing new about speed.
     return;
   }
-  speed.marks.push({ n: sample.n, elapsedS: sample.elapsedS, at: sample.at, afterPause: speed.pausedSinceLastMark });
+  speed.marks.push({
+    n: sample.n,
+    elapsedS: sample.elapsedS,
+    at: sample.at,
+    afterPause: speed.pausedSinceLastMark,
+    live: sample.live,
+  });
   speed.pausedSinceLastMark = false;
   if (speed.marks.length > MAX_MARKS) speed.marks.splice(0, speed.marks.length - MAX_MARKS);
 
@@ -103,10 +112,11 @@ function estimateFromMarks(marks: BarMark[]): { seconds: number; basis: 'wall' |
     first--;
   }
 
-  // Wall clock: only over the trailing marks that arrived one by one (a finished log read in one
-  // go stamps many states with the same time), and only over pairs that no pause separates.
+  // Wall clock: only over the trailing marks that arrived live (a log read back after the fact
+  // stamps its states with the time of reading), and only over pairs that no pause separates.
   let liveFrom = marks.length - 1;
-  while (liveFrom > first && marks[liveFrom]!.at > marks[liveFrom - 1]!.at) liveFrom--;
+  while (liveFrom > first && marks[liveFrom - 1]!.live) liveFrom--;
+  if (!last.live) liveFrom = marks.length - 1;
   if (last.at - marks[liveFrom]!.at >= MIN_WALL_SPAN_MS) {
     let steps = 0;
     let seconds = 0;
