@@ -36,6 +36,8 @@ export type ErrorKind = 'oom' | 'cuda' | 'error';
 export type LogEvent =
   | { type: 'bar'; bar: TqdmBar }
   | { type: 'counter'; counter: TqdmCounter }
+  /** A `leave=False` bar wiped itself on close (a line of spaces): its phase is over. */
+  | { type: 'barCleared' }
   | { type: 'jobsStart'; count: number }
   | { type: 'config'; json: string; complete: boolean }
   | { type: 'sqliteDb'; path: string }

@@ -158,6 +158,8 @@ export class LogParser {
     const line = segment.trim();
     if (line.length === 0) {
       if (this.mode === 'result') this.flushResult(events);
+      // tqdm wipes a leave=False bar with as many spaces as it was wide.
+      if (segment.length >= 10) events.push({ type: 'barCleared' });
       return events;
     }
 

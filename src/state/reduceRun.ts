@@ -42,6 +42,10 @@ function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: nu
         if (!trainingStarted(d)) d.status = 'preparing';
       }
       return;
+    case 'barCleared':
+      // The final sample is the last thing a successful run does.
+      if (d.status === 'sampling' && d.finalSaved) d.status = 'completed';
+      return;
     case 'jobsStart':
       newSession(d);
       d.recognised = true;

@@ -5,10 +5,11 @@
  * elapsed time tqdm printed. tqdm's elapsed already leaves out save and sample pauses
  * (ai-toolkit's bar moves its start time forward on unpause) but has one-second resolution;
  * the wall clock is exact while the run is live but includes pauses, and means nothing for
- * states read back from a log that was already written. So: while the states really arrived over time, use wall-clock
- * deltas of pairs that no pause separates; otherwise use the printed elapsed over a window wide
- * enough to make its resolution small. tqdm's own rate is used only while there is no pair at
- * all, and never when it is absurd (the `2566.52it/s` that follows a long sample).
+ * states read back from a log that was already written. So: over states that arrived live, use
+ * wall-clock deltas of pairs that no pause separates; otherwise use the printed elapsed over a
+ * window wide enough to make its resolution small. tqdm's own rate is used only while neither
+ * can measure anything yet in this session, so its absurd post-pause figures (the `2566.52it/s`
+ * that follows a long sample) never replace a measurement.
  * Pure functions over plain data.
  */
 
@@ -86,7 +87,8 @@ export function addBarSample(speed: SpeedState, sample: TrainingBarSample): void
     speed.basis = estimate.basis;
     speed.history.push(estimate.seconds);
     if (speed.history.length > MAX_HISTORY) speed.history.splice(0, speed.history.length - MAX_HISTORY);
-  } else if (speed.marks.length < 2 && speed.secondsPerStep === null) {
+  } else {
+    // Too early in this session to measure: tqdm's own figure is all there is.
     adoptPrinted(speed, sample.printedSecondsPerStep);
   }
 }
