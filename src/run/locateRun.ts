@@ -29,6 +29,7 @@ export async function locateRun(pathArg: string | undefined, cwd: string): Promi
   if (info.isDirectory()) return locateInFolder(path, pathArg);
   if (!info.isFile()) throw new UserError(`not a regular file or folder: ${pathArg}`);
   await checkReadable(path, pathArg);
+  await assertLogFile(path, pathArg);
   return { kind: 'log', logPath: path, folder: await folderOfLog(path) };
 }
 
@@ -39,10 +40,14 @@ async function locateInFolder(folder: string, shown: string): Promise<RunLocatio
   });
   if (names.includes('log.txt')) {
     await checkReadable(join(folder, 'log.txt'), join(shown, 'log.txt'));
+    await assertLogFile(join(folder, 'log.txt'), join(shown, 'log.txt'));
     return { kind: 'folder', folder, logPath: join(folder, 'log.txt') };
   }
   const rotated = await newestRotatedLog(folder);
-  if (rotated) return { kind: 'folder', folder, logPath: rotated };
+  if (rotated) {
+    await assertLogFile(rotated, rotated);
+    return { kind: 'folder', folder, logPath: rotated };
+  }
   if (names.includes('config.yaml') || names.includes('.job_config.json')) {
     // A run that has not written its log yet: wait for log.txt to appear.
     return { kind: 'folder', folder, logPath: join(folder, 'log.txt') };
@@ -138,19 +143,24 @@ async function checkReadable(path: string, shown: string, mode = constants.R_OK)
   }
 }
 
+const PROBE_BYTES = 1024 * 1024;
+
 /**
- * Refuses a file that is plainly not a text log (NUL bytes in its first 64 KiB).
+ * Refuses a file that is plainly not a training log, from its first MiB alone (so a 500 MB file
+ * costs no more than that): NUL bytes mean a binary file; a full MiB with no line break at all
+ * (no `\n`, no tqdm `\r`) is not a log either.
  */
-export async function assertTextFile(path: string, shown: string): Promise<void> {
+export async function assertLogFile(path: string, shown: string): Promise<void> {
   let handle;
   try {
     handle = await open(path, 'r');
-    const buffer = Buffer.alloc(64 * 1024);
+    const buffer = Buffer.alloc(PROBE_BYTES);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     const head = buffer.subarray(0, bytesRead);
-    let nul = 0;
-    for (const byte of head) if (byte === 0) nul++;
-    if (nul > 0) throw new UserError(`${shown} is a binary file, not a training log`, EXIT.usage);
+    if (head.includes(0)) throw new UserError(`${shown} is a binary file, not a training log`, EXIT.usage);
+    if (bytesRead === PROBE_BYTES && !head.includes(10) && !head.includes(13)) {
+      throw new UserError(`${shown} has no line breaks in its first MiB: not a training log`, EXIT.usage);
+    }
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw describeFsError(error, shown);

@@ -6,7 +6,7 @@ import { LogReader } from '../parse/logReader.js';
 import { reduceRun } from '../state/reduceRun.js';
 import { initialRunState, type RunEvent, type RunState, type StampedRunEvent } from '../state/runState.js';
 import type { RunLocation } from './locateRun.js';
-import { assertTextFile } from './locateRun.js';
+import { describeFsError } from '../cli/errors.js';
 import { listCheckpoints, listSamples, readRunConfig } from './runFolder.js';
 
 /**
@@ -60,14 +60,10 @@ export async function readRunOnce(location: RunLocation, stdin: NodeJS.ReadableS
     });
   } else {
     const logPath = location.logPath;
-    const exists = await assertTextFile(logPath, logPath).then(
-      () => true,
-      (error: unknown) => {
-        if ((error as { message?: string }).message?.startsWith('no such file')) return false;
-        throw error;
-      },
-    );
-    if (exists) await readFileOnce(logPath, push);
+    // A run folder whose log.txt has not appeared yet reads as a run that is starting.
+    await readFileOnce(logPath, push).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeFsError(error, logPath);
+    });
   }
   const at = Date.now();
   state = reduceRun(state, [...reader.end(at), { at, event: { type: 'inputEnded' } }]);

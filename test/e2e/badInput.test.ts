@@ -1,0 +1,128 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/sim.js';
+
+// Bad input gets one clear line on stderr and a meaningful exit code: never a stack trace, never
+// unbounded memory.
+
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-top-bad-'));
+});
+afterAll(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function cli(args: string[], options: { cwd?: string; input?: string; nodeArgs?: string[]; asNobody?: boolean } = {}) {
+  const node = [...(options.nodeArgs ?? []), CLI, ...args];
+  const [command, argv] = options.asNobody
+    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...node]]
+    : [process.execPath, node];
+  // Standard input is /dev/null unless the test gives some (a pipe would be read as a run).
+  const result = spawnSync(command, argv as string[], {
+    cwd: options.cwd ?? root,
+    encoding: 'utf8',
+    ...(options.input === undefined ? { stdio: ['ignore', 'pipe', 'pipe'] as const } : { input: options.input }),
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function expectOneLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines, stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^lora-top: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('bad input', () => {
+  it('a missing path', () => {
+    const r = cli([path.join(root, 'nope', 'log.txt'), '--once']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, /no such file or directory: .*nope/);
+  });
+
+  it('a directory that holds no run', () => {
+    const empty = fs.mkdtempSync(path.join(root, 'empty-'));
+    fs.writeFileSync(path.join(empty, 'notes.md'), 'hello');
+    const r = cli([empty, '--once']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, /no ai-toolkit run in .*expected log\.txt/);
+  });
+
+  it('no path and no ./output', () => {
+    const r = cli(['--once'], { cwd: fs.mkdtempSync(path.join(root, 'cwd-')) });
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, /no run found: looked for \.\/output\/<name>\/log\.txt/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/setpriv'))('a file the user may not read', () => {
+    const file = path.join(fs.mkdtempSync(path.join(root, 'perm-')), 'log.txt');
+    fs.writeFileSync(file, 'Running 1 job\n');
+    fs.chmodSync(file, 0o000);
+    fs.chmodSync(path.dirname(file), 0o755);
+    fs.chmodSync(root, 0o755);
+    const r = cli([file, '--once'], { asNobody: true, cwd: '/' });
+    expect(r.code).toBe(3);
+    expectOneLine(r.stderr, /permission denied: /);
+  });
+
+  it('a binary file', () => {
+    const file = path.join(root, 'model.safetensors');
+    fs.writeFileSync(file, Buffer.from([0x08, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d, 0, 1, 2, 3]));
+    const r = cli([file, '--once']);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, /is a binary file, not a training log/);
+  });
+
+  it('a 500 MB file with no newline, read in bounded memory', () => {
+    const file = path.join(root, 'huge.txt');
+    const block = Buffer.alloc(8 * 1024 * 1024, 'x');
+    const fd = fs.openSync(file, 'w');
+    for (let written = 0; written < 500 * 1024 * 1024; written += block.length) fs.writeSync(fd, block);
+    fs.closeSync(fd);
+    try {
+      // With a 64 MB heap, reading the file into one string would crash instead of answering.
+      const r = cli([file, '--once'], { nodeArgs: ['--max-old-space-size=64'] });
+      expect(r.code).toBe(2);
+      expectOneLine(r.stderr, /has no line breaks in its first MiB: not a training log/);
+    } finally {
+      fs.rmSync(file);
+    }
+  });
+
+  it('usage errors', () => {
+    for (const [args, pattern] of [
+      [['--bogus'], /unknown option '--bogus' \(see lora-top --help\)/],
+      [['--target', 'abc'], /--target needs a whole number above 0, got "abc"/],
+      [['--json'], /--json goes with --once/],
+      [['a', 'b'], /one PATH at most/],
+      [['--demo', 'x'], /--demo takes no PATH/],
+    ] as Array<[string[], RegExp]>) {
+      const r = cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expectOneLine(r.stderr, pattern);
+    }
+  });
+
+  it('--help and --version', () => {
+    const help = cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^lora-top — /);
+    for (const flag of ['--once', '--json', '--target', '--demo']) expect(help.stdout).toContain(flag);
+    const version = cli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+  });
+
+  it('a log that is not ai-toolkit output says so in the snapshot', () => {
+    const file = path.join(root, 'other.log');
+    fs.writeFileSync(file, 'GET / 200\nGET /favicon.ico 404\n');
+    const r = cli([file, '--once']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('no ai-toolkit training output recognised yet');
+  });
+});
