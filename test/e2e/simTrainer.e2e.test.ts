@@ -94,6 +94,12 @@ describe.skipIf(!hasSimDeps)('lora-top against the simulated trainer', () => {
     expect(typeof json.lossSmoothed).toBe('number');
     expect(json.etaSeconds).toBeNull();
     for (const key of ['phase', 'lr', 'secondsPerStep', 'targetStep', 'etaTargetSeconds', 'finishAt']) expect(json).toHaveProperty(key);
+
+    // Read back later, the loss history comes from loss_log.db (every step, not just the bar states
+    // tqdm happened to print), and the log adds only what comes after it: the final bar state.
+    const fromDisk = await readRunOnce({ kind: 'folder', folder, logPath: path.join(folder, 'log.txt') });
+    expect(fromDisk.lossFromDbUntil).toBe(39);
+    expect(fromDisk.lossHistory.points.map((p) => p.step)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
   it('reads Ctrl-C on the trainer as a stop, and the run goes on untouched until then', async () => {
