@@ -69,8 +69,14 @@ export type LogEvent =
   /** The kernel's OOM killer line (from dmesg, pasted or piped in). */
   | { type: 'oomKill'; pid: number; process: string }
   | { type: 'warning'; text: string }
-  /** Any other non-empty line, kept for the log view. */
-  | { type: 'text'; text: string };
+  /** Any other non-empty line. */
+  | { type: 'text'; text: string }
+  /**
+   * Every non-empty line as a person would read it (control sequences stripped, cut to a sane
+   * length), for the log view. `bar` names the tqdm bar the line is a state of (`''` for an
+   * unnamed bar), so that successive states of one bar can replace each other.
+   */
+  | { type: 'line'; text: string; bar: string | null };
 
 /** An event stamped with the wall-clock time (ms since epoch) its bytes arrived. */
 export interface StampedEvent {

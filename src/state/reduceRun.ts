@@ -6,7 +6,7 @@ import { postfixNumber } from '../parse/tqdmBar.js';
 import { copyLossHistory, emptyLossHistory, recordLoss } from './lossHistory.js';
 import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
 import { addBarSample, copySpeed, notePause, printedSecondsPerStep } from './speed.js';
-import { isFinished, type RunState, type StampedRunEvent } from './runState.js';
+import { isFinished, MAX_RECENT_LINES, type RunState, type StampedRunEvent } from './runState.js';
 
 /**
  * The run model: folds stamped events into one run state. Pure: the input state is never changed;
@@ -20,8 +20,10 @@ export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): 
     lossHistory: copyLossHistory(state.lossHistory),
     speed: copySpeed(state.speed),
     pauses: copyPauses(state.pauses),
+    recentLines: [...state.recentLines],
   };
   for (const { at, event, live } of events) applyEvent(draft, event, at, live !== false);
+  if (draft.recentLines.length > MAX_RECENT_LINES) draft.recentLines.splice(0, draft.recentLines.length - MAX_RECENT_LINES);
   return draft;
 }
 
@@ -212,6 +214,15 @@ function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: nu
       return;
     case 'text':
       return;
+    case 'line': {
+      const lines = d.recentLines;
+      const last = lines[lines.length - 1];
+      // A bar's redraws replace each other, as they do on a terminal.
+      if (last && event.bar !== null && last.bar === event.bar) lines[lines.length - 1] = { text: event.text, bar: event.bar };
+      else lines.push({ text: event.text, bar: event.bar });
+      if (lines.length > MAX_RECENT_LINES * 2) lines.splice(0, lines.length - MAX_RECENT_LINES);
+      return;
+    }
     case 'configLoaded':
       mergeConfig(d, event.config);
       return;

@@ -97,7 +97,17 @@ export interface RunState {
   errorFatal: boolean;
   /** Loss history came from loss_log.db up to this step; the log adds only later steps. */
   lossFromDbUntil: number | null;
+  /** The last lines of the log, newest last, with each bar's redraws collapsed into its newest state. */
+  recentLines: LogLine[];
 }
+
+export interface LogLine {
+  text: string;
+  /** The bar this line is a state of, or null for a plain line. */
+  bar: string | null;
+}
+
+export const MAX_RECENT_LINES = 200;
 
 export function initialRunState(): RunState {
   return {
@@ -135,6 +145,7 @@ export function initialRunState(): RunState {
     lastTrainingN: null,
     errorFatal: false,
     lossFromDbUntil: null,
+    recentLines: [],
   };
 }
 
