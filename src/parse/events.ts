@@ -5,6 +5,9 @@
 
 export type RateUnit = 'it/s' | 's/it';
 
+/** How many log lines the run state keeps for the log view. */
+export const MAX_RECENT_LINES = 200;
+
 /** One tqdm bar state, as printed (one `\r`/`\n` segment). */
 export interface TqdmBar {
   /** The bar's description (text before `: `), trimmed; null for an unnamed bar. */

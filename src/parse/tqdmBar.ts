@@ -1,5 +1,5 @@
 import type { RateUnit, TqdmBar, TqdmCounter } from './events.js';
-import { parseInterval } from './timeFields.js';
+import { readIntervalAt, scanEnd } from './timeFields.js';
 
 /**
  * Reads one tqdm state (one `\r`/`\n` segment) into its fields, or returns null.
@@ -9,10 +9,6 @@ import { parseInterval } from './timeFields.js';
  * a postfix cut at the terminal width (no `]`), and text glued after the `]`.
  * Written as an anchored scan from the `%|` marker so that long garbage lines cost linear time.
  */
-
-// What follows the `%|` marker: the bar cells, `|`, then counts, times, rate and the postfix.
-const AFTER_MARKER =
-  /^([^|]{0,400})\|\s*(\d+)\/(\d+)\s*\[(\d+(?::\d{1,2}){0,2})<(\d+(?::\d{1,2}){0,2}|\?),\s*(\d+(?:\.\d+)?|\?)(it\/s|s\/it)(?:,\s*([^\]]*))?(\])?/;
 
 // A counter with no total: `Downloading: 12.0MB [00:03, 4.01MB/s]` or `0.00B [00:00, ?B/s]`.
 const COUNTER = /^(?:(.*?): )?\s*(\d+(?:\.\d+)?\s?[kMGTPE]?(?:B|it)?)\s*\[(\d+(?::\d{1,2}){0,2}),\s*(?:\?|\d+(?:\.\d+)?)\s?[kMGTPE]?(?:B|it)\/s\]/;
@@ -29,44 +25,94 @@ export function parseTqdmBar(segment: string): TqdmBar | null {
 
   // Walk back over the percentage (1–3 digits), then the padding before it.
   let pctStart = marker;
-  while (pctStart > 0 && marker - pctStart < 3 && isDigit(segment.charCodeAt(pctStart - 1))) pctStart--;
+  let percent = 0;
+  let scale = 1;
+  while (pctStart > 0 && marker - pctStart < 3 && isDigit(segment.charCodeAt(pctStart - 1))) {
+    pctStart--;
+    percent += (segment.charCodeAt(pctStart) - 48) * scale;
+    scale *= 10;
+  }
   if (pctStart === marker) return null;
   let head = pctStart;
   while (head > 0 && segment.charCodeAt(head - 1) === 32) head--;
 
   let desc: string | null = null;
   if (head > 0) {
-    // A desc is separated from the percentage by `: ` (tqdm adds it); anything else is not a bar.
-    if (segment.charCodeAt(head - 1) !== 58 /* : */) {
-      // `desc:  12%` leaves the colon just before the padding; `x12%` is not a bar.
-      return null;
-    }
+    // A desc is separated from the percentage by `: ` (tqdm adds it); `x12%` is not a bar.
+    if (segment.charCodeAt(head - 1) !== 58 /* : */) return null;
     const raw = segment.slice(0, head - 1).trim();
     desc = raw.length > 0 ? raw : null;
   }
 
-  const rest = AFTER_MARKER.exec(segment.slice(marker + 2, marker + 2 + MAX_BAR_SCAN));
-  if (!rest) return null;
-  const [whole, , nText, totalText, elText, etaText, rateText, unitText, postText, closing] = rest;
-  const elapsedS = parseInterval(elText!);
-  if (elapsedS === null) return null;
-  const remainingS = etaText === '?' ? null : parseInterval(etaText!);
+  // The bar cells, then ` n/total [elapsed<remaining, rate unit, postfix]`, read by hand: this
+  // runs for every bar state of a 50 MB log.
+  const barEnd = segment.indexOf('|', marker + 2);
+  if (barEnd < 0 || barEnd - marker - 2 > 400) return null;
+  let i = skipSpaces(segment, barEnd + 1);
+  const n = readIntAt(segment, i);
+  if (n < 0 || segment.charCodeAt(intEnd) !== 47 /* / */) return null;
+  const total = readIntAt(segment, intEnd + 1);
+  if (total < 0) return null;
+  i = skipSpaces(segment, intEnd);
+  if (segment.charCodeAt(i) !== 91 /* [ */) return null;
+  const elapsedS = readIntervalAt(segment, i + 1);
+  if (elapsedS < 0 || segment.charCodeAt(scanEnd) !== 60 /* < */) return null;
+  i = scanEnd + 1;
+  let remainingS: number | null = null;
+  if (segment.charCodeAt(i) === 63 /* ? */) {
+    i++;
+  } else {
+    remainingS = readIntervalAt(segment, i);
+    if (remainingS < 0) return null;
+    i = scanEnd;
+  }
+  if (segment.charCodeAt(i) !== 44 /* , */) return null;
+  i = skipSpaces(segment, i + 1);
+  let rate: number | null = null;
+  if (segment.charCodeAt(i) === 63 /* ? */) {
+    i++;
+  } else {
+    const rateStart = i;
+    while (isDigit(segment.charCodeAt(i))) i++;
+    if (i === rateStart) return null;
+    if (segment.charCodeAt(i) === 46 /* . */) {
+      const fraction = ++i;
+      while (isDigit(segment.charCodeAt(i))) i++;
+      if (i === fraction) return null;
+    }
+    rate = Number(segment.slice(rateStart, i));
+  }
+  let unit: RateUnit;
+  if (segment.startsWith('it/s', i)) unit = 'it/s';
+  else if (segment.startsWith('s/it', i)) unit = 's/it';
+  else return null;
+  i += 4;
 
-  const terminated = closing === ']';
-  const postfix = postText !== undefined ? parsePostfix(postText, terminated) : {};
-  const trailing = terminated ? segment.slice(marker + 2 + whole.length) : '';
+  let postfix: Record<string, string> = {};
+  let terminated = false;
+  let after = i;
+  if (segment.charCodeAt(i) === 44 /* , */) {
+    const close = segment.indexOf(']', i);
+    terminated = close >= 0;
+    const postEnd = terminated ? close : segment.length;
+    postfix = parsePostfix(segment.slice(skipSpaces(segment, i + 1), postEnd), terminated);
+    after = terminated ? close + 1 : segment.length;
+  } else if (segment.charCodeAt(i) === 93 /* ] */) {
+    terminated = true;
+    after = i + 1;
+  }
 
   return {
     desc,
-    n: Number(nText),
-    total: Number(totalText),
-    percent: Number(segment.slice(pctStart, marker)),
+    n,
+    total,
+    percent,
     elapsedS,
     remainingS,
-    rate: rateText === '?' ? null : Number(rateText),
-    unit: unitText as RateUnit,
+    rate,
+    unit,
     postfix,
-    trailing,
+    trailing: terminated ? segment.slice(after) : '',
   };
 }
 
@@ -77,15 +123,27 @@ export function parseTqdmBar(segment: string): TqdmBar | null {
  */
 export function parsePostfix(text: string, terminated: boolean): Record<string, string> {
   const pairs: Record<string, string> = {};
-  const re = /(\S+?):\s+(\S+)/g;
-  let match: RegExpExecArray | null;
-  const found: Array<[string, string, number]> = [];
-  while ((match = re.exec(text)) !== null) found.push([match[1]!, match[2]!, re.lastIndex]);
-  found.forEach(([key, value, end], i) => {
-    const cutOff = !terminated && i === found.length - 1 && end === text.trimEnd().length;
-    if (cutOff && !EXPONENT_VALUE.test(value)) return;
-    pairs[key] = value;
-  });
+  let lastKey: string | null = null;
+  let i = 0;
+  const end = text.length;
+  while (i < end) {
+    // A key runs to the first `: ` within its word.
+    const colon = text.indexOf(': ', i);
+    if (colon < 0) break;
+    const space = text.lastIndexOf(' ', colon - 1);
+    const keyStart = space >= i ? space + 1 : i;
+    let v = colon + 2;
+    while (v < end && text.charCodeAt(v) === 32) v++;
+    if (v >= end || colon === keyStart) break;
+    let valueEnd = text.indexOf(' ', v);
+    if (valueEnd < 0) valueEnd = end;
+    const key = text.slice(keyStart, colon);
+    pairs[key] = text.slice(v, valueEnd);
+    lastKey = valueEnd === end ? key : null;
+    i = valueEnd + 1;
+  }
+  // A value at the very end of a postfix that was cut at the terminal's edge may be partial.
+  if (!terminated && lastKey !== null && !EXPONENT_VALUE.test(pairs[lastKey]!)) delete pairs[lastKey];
   return pairs;
 }
 
@@ -99,11 +157,39 @@ export function parseTqdmCounter(segment: string): TqdmCounter | null {
 
 /** A postfix value as a number: `9.2e-05` → 0.000092, `nan` → NaN; null when it is not numeric. */
 export function postfixNumber(value: string | undefined): number | null {
-  if (value === undefined) return null;
+  if (value === undefined || value.length === 0) return null;
+  // Every ai-toolkit value ends in a digit: the common case needs no pattern.
+  if (isDigit(value.charCodeAt(value.length - 1)) && isDigitOrSign(value.charCodeAt(0))) {
+    const number = Number(value);
+    if (!Number.isNaN(number)) return number;
+  }
   if (!COMPLETE_VALUE.test(value)) return null;
-  return Number(value.replace(/^([-+]?)inf$/i, '$1Infinity').replace(/^[-+]?nan$/i, 'NaN'));
+  if (isDigit(value.charCodeAt(value.length - 1))) return Number(value);
+  return /nan$/i.test(value) ? NaN : value.startsWith('-') ? -Infinity : Infinity;
 }
 
 function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
+}
+
+function isDigitOrSign(code: number): boolean {
+  return isDigit(code) || code === 45 /* - */ || code === 43 /* + */ || code === 46 /* . */;
+}
+
+function skipSpaces(text: string, i: number): number {
+  while (text.charCodeAt(i) === 32) i++;
+  return i;
+}
+
+/** Where the last successful `readIntAt` stopped (a module cursor: no allocation per call). */
+let intEnd = 0;
+
+/** A run of up to 15 digits at `start`, or -1; the end goes to `intEnd`. */
+function readIntAt(text: string, start: number): number {
+  let value = 0;
+  let i = start;
+  while (i < text.length && isDigit(text.charCodeAt(i))) value = value * 10 + (text.charCodeAt(i++) - 48);
+  if (i === start || i - start > 15) return -1;
+  intEnd = i;
+  return value;
 }

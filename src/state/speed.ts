@@ -79,14 +79,15 @@ export function addBarSample(speed: SpeedState, sample: TrainingBarSample): void
     live: sample.live,
   });
   speed.pausedSinceLastMark = false;
-  if (speed.marks.length > MAX_MARKS) speed.marks.splice(0, speed.marks.length - MAX_MARKS);
+  // Trimmed in batches so that a long run does not shift the whole list on every step.
+  if (speed.marks.length > 2 * MAX_MARKS) speed.marks.splice(0, speed.marks.length - MAX_MARKS);
 
   const estimate = estimateFromMarks(speed.marks);
   if (estimate) {
     speed.secondsPerStep = estimate.seconds;
     speed.basis = estimate.basis;
     speed.history.push(estimate.seconds);
-    if (speed.history.length > MAX_HISTORY) speed.history.splice(0, speed.history.length - MAX_HISTORY);
+    if (speed.history.length > 2 * MAX_HISTORY) speed.history.splice(0, speed.history.length - MAX_HISTORY);
   } else {
     // Too early in this session to measure: tqdm's own figure is all there is.
     adoptPrinted(speed, sample.printedSecondsPerStep);
