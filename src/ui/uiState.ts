@@ -1,0 +1,53 @@
+/** What the dashboard itself remembers, apart from the run: toggles, smoothing, a passing message. Pure. */
+
+export interface UiState {
+  showHelp: boolean;
+  showLog: boolean;
+  /** Weight of the past in the loss chart's moving average. */
+  smoothing: number;
+  /** A one-line message (a key that cannot work now says why), shown until `until` (ms). */
+  flash: { text: string; until: number } | null;
+}
+
+/** Smoothing strengths the `+`/`-` keys step through. */
+export const SMOOTHING_STEPS = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99] as const;
+export const FLASH_MS = 4000;
+
+export function initialUi(): UiState {
+  return { showHelp: false, showLog: false, smoothing: 0.9, flash: null };
+}
+
+export type UiAction =
+  | { type: 'toggleHelp' }
+  | { type: 'closeHelp' }
+  | { type: 'toggleLog' }
+  | { type: 'smoothMore' }
+  | { type: 'smoothLess' }
+  | { type: 'flash'; text: string; now: number }
+  | { type: 'clearFlash' };
+
+export function reduceUi(ui: UiState, action: UiAction): UiState {
+  switch (action.type) {
+    case 'toggleHelp':
+      return { ...ui, showHelp: !ui.showHelp };
+    case 'closeHelp':
+      return ui.showHelp ? { ...ui, showHelp: false } : ui;
+    case 'toggleLog':
+      return { ...ui, showLog: !ui.showLog };
+    case 'smoothMore':
+      return { ...ui, smoothing: stepSmoothing(ui.smoothing, 1) };
+    case 'smoothLess':
+      return { ...ui, smoothing: stepSmoothing(ui.smoothing, -1) };
+    case 'flash':
+      return { ...ui, flash: { text: action.text, until: action.now + FLASH_MS } };
+    case 'clearFlash':
+      return ui.flash ? { ...ui, flash: null } : ui;
+  }
+}
+
+function stepSmoothing(current: number, direction: 1 | -1): number {
+  let index = SMOOTHING_STEPS.findIndex((s) => s >= current - 1e-9);
+  if (index < 0) index = SMOOTHING_STEPS.length - 1;
+  const next = Math.min(SMOOTHING_STEPS.length - 1, Math.max(0, index + direction));
+  return SMOOTHING_STEPS[next]!;
+}

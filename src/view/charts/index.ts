@@ -1,0 +1,6 @@
+export * from './cells.js';
+export * from './sparkline.js';
+export * from './progressBar.js';
+export * from './lineChart.js';
+export * from './axis.js';
+export * from './lossChart.js';
