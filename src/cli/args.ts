@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT, UserError } from './errors.js';
 import { DEFAULT_TARGET_STEP } from '../state/eta.js';
+import type { ThemeName } from '../ui/theme.js';
 
 export interface CliOptions {
   path: string | undefined;
@@ -11,6 +12,8 @@ export interface CliOptions {
   demoSpeed: number | null;
   help: boolean;
   version: boolean;
+  theme: ThemeName | undefined;
+  ascii: boolean;
 }
 
 export const USAGE = `lora-top — htop for a LoRA training run (Ostris's ai-toolkit)
@@ -28,10 +31,13 @@ Options:
   --target N        the step to show an ETA for (default ${DEFAULT_TARGET_STEP})
   --demo            watch a built-in simulated run (no GPU or trainer needed)
   --demo-speed N    demo steps per second (default 25: 3000 steps in about two minutes)
+  --theme NAME      dark (default), light or mono; NO_COLOR also gives mono
+  --ascii           ASCII only (automatic when the locale is not UTF-8)
   -h, --help        show this help
   -v, --version     show the version
 
-Keys: q or Ctrl-C quits (the training run is never affected).
+Keys: q or Ctrl-C quits (the training run is never affected), ? lists every key,
+l shows the log, + and - change the loss smoothing.
 
 Exit codes: 0 ok, 2 usage or path error, 3 unreadable input, 70 internal error.
 Environment: NO_COLOR turns colour off.
@@ -50,6 +56,8 @@ export function parseCli(argv: string[]): CliOptions {
         target: { type: 'string' },
         demo: { type: 'boolean', default: false },
         'demo-speed': { type: 'string' },
+        theme: { type: 'string' },
+        ascii: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -73,7 +81,14 @@ export function parseCli(argv: string[]): CliOptions {
     demoSpeed: values['demo-speed'] === undefined ? null : positiveNumber('--demo-speed', values['demo-speed']),
     help: values.help ?? false,
     version: values.version ?? false,
+    theme: values.theme === undefined ? undefined : themeName(values.theme),
+    ascii: values.ascii ?? false,
   };
+}
+
+function themeName(text: string): ThemeName {
+  if (text === 'dark' || text === 'light' || text === 'mono') return text;
+  throw new UserError(`--theme is dark, light or mono, got "${text}"`);
 }
 
 function positiveInt(flag: string, text: string): number {

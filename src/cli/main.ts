@@ -9,7 +9,7 @@ import { readRunOnce, watchRun, type RunWatch } from '../run/watchRun.js';
 import { estimateFinish } from '../state/eta.js';
 import type { RunState } from '../state/runState.js';
 import { jsonSnapshot, textSnapshot } from '../view/snapshot.js';
-import { showLiveText } from './liveText.js';
+import { chooseGlyphs, chooseTheme } from '../ui/theme.js';
 
 /** The command line. Returns the exit code; prints one clear line for any user-facing problem. */
 export async function main(argv: string[]): Promise<number> {
@@ -42,13 +42,21 @@ async function run(options: CliOptions): Promise<number> {
     printSnapshot(await readRunOnce(location), options);
     return EXIT.ok;
   }
-  const watch = watchRun(location, { onWarning: (message) => process.stderr.write(`lora-top: ${message}\n`) });
+  const watch = watchRun(location);
   try {
-    await showLiveText(watch, options.target);
+    return await showDashboard(watch, options);
   } finally {
     await watch.close();
   }
-  return EXIT.ok;
+}
+
+async function showDashboard(watch: RunWatch, options: CliOptions): Promise<number> {
+  const { startDashboard } = await import('../ui/startDashboard.js');
+  return startDashboard(watch, {
+    target: options.target,
+    glyphs: chooseGlyphs(options.ascii, process.env),
+    theme: chooseTheme(options.theme, process.env),
+  });
 }
 
 function printSnapshot(state: RunState, options: CliOptions): void {
@@ -71,7 +79,7 @@ async function runDemo(options: CliOptions): Promise<number> {
       await untilState(watch, (state) => (state.step ?? 0) >= 1000 || state.status === 'completed', demo.done);
       printSnapshot(watch.getState(), options);
     } else {
-      await showLiveText(watch, options.target);
+      return await showDashboard(watch, options);
     }
   } finally {
     await watch.close();

@@ -1,0 +1,101 @@
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { useInput, useStdout } from 'ink';
+import type { RunWatch } from '../run/watchRun.js';
+import type { RunState } from '../state/runState.js';
+import { isFinished } from '../state/runState.js';
+import type { Glyphs } from '../view/charts/index.js';
+import { Dashboard } from './components/Dashboard.js';
+import { dispatchKey } from './keymap.js';
+import { computeLayout } from './layout.js';
+import type { ThemeName } from './theme.js';
+import { initialUi, reduceUi, type UiAction } from './uiState.js';
+import { buildViewModel } from './viewModel.js';
+
+export interface AppOptions {
+  target: number;
+  glyphs: Glyphs;
+  theme: ThemeName;
+  /** Whether key presses can be read (stdin is a terminal). */
+  keys: boolean;
+  /** Size to lay out for, instead of the terminal's (tests). */
+  size?: { cols: number; rows: number };
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/** The run state as it changes; the watch already coalesces updates to at most ten a second. */
+function useRunState(watch: RunWatch): RunState {
+  const [state, setState] = useState(() => watch.getState());
+  useEffect(() => {
+    setState(watch.getState());
+    return watch.subscribe(setState);
+  }, [watch]);
+  return state;
+}
+
+function useTerminalSize(fixed: { cols: number; rows: number } | undefined): { cols: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => fixed ?? { cols: stdout.columns || 80, rows: stdout.rows || 24 };
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (fixed) return;
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout, fixed?.cols, fixed?.rows]);
+  return fixed ?? size;
+}
+
+/** Re-renders once a second while there is a countdown or an elapsed time to move on. */
+function useClock(active: boolean, now: () => number): number {
+  const [time, setTime] = useState(now);
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setTime(now()), 1000);
+    return () => clearInterval(timer);
+  }, [active, now]);
+  return time;
+}
+
+export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppOptions; onQuit(): void }) {
+  const clock = options.now ?? Date.now;
+  const run = useRunState(watch);
+  const size = useTerminalSize(options.size);
+  const [ui, dispatchUi] = useReducer(reduceUi, undefined, initialUi);
+  const ticking = !isFinished(run.status) || ui.flash !== null;
+  const tick = useClock(ticking, clock);
+  // The newest of the tick and the run's own news, so a fresh state is never drawn with a stale clock.
+  const now = Math.max(tick, run.lastEventAt ?? 0);
+
+  useEffect(() => {
+    if (!ui.flash) return;
+    const timer = setTimeout(() => dispatchUi({ type: 'clearFlash' }), Math.max(0, ui.flash.until - clock()));
+    return () => clearTimeout(timer);
+  }, [ui.flash, clock]);
+
+  // Keys can arrive faster than React re-renders: they act on the newest states, kept in refs that
+  // every dispatch updates at once.
+  const latest = useRef({ run, ui });
+  latest.current.run = run;
+  const dispatch = useCallback((action: UiAction) => {
+    latest.current.ui = reduceUi(latest.current.ui, action);
+    dispatchUi(action);
+  }, []);
+  useInput(
+    (input, key) => {
+      dispatchKey({ ...key, input }, { ...latest.current }, { ui: dispatch, quit: onQuit }, clock());
+    },
+    { isActive: options.keys },
+  );
+
+  const layout = computeLayout(size.cols, size.rows, { showLog: ui.showLog });
+  const view = useMemo(
+    () => (layout.kind === 'dashboard' ? buildViewModel({ run, ui, layout, now, target: options.target, glyphs: options.glyphs }) : null),
+    // The layout is a value; its size and toggles are what matter.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [run, ui, now, size.cols, size.rows, options.target, options.glyphs],
+  );
+  return <Dashboard view={view} layout={layout} theme={options.theme} showHelp={ui.showHelp} />;
+}

@@ -1,0 +1,66 @@
+import { render, type Instance } from 'ink';
+import type { RunWatch } from '../run/watchRun.js';
+import { App, type AppOptions } from './App.js';
+
+/** Exit codes for the ways the dashboard can end. */
+export const DASHBOARD_EXIT = { quit: 0, sigint: 130, sighup: 129, sigterm: 143, error: 70 } as const;
+
+const ENTER = '\x1b[?1049h\x1b[H\x1b[2J';
+const LEAVE = '\x1b[?25h\x1b[?1049l';
+
+/**
+ * Shows the dashboard on the terminal until the user quits, the terminal goes away or a signal
+ * comes. Every way out restores the terminal (main screen, cursor, cooked mode) and none of them
+ * touches the training run. Resolves with the exit code.
+ */
+export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'>): Promise<number> {
+  const stdout = process.stdout;
+  const stdin = process.stdin;
+  // Ink 6.8 reports isRawModeSupported as undefined, not false, for a stdin that is not a terminal.
+  const keys = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+
+  return new Promise<number>((resolve) => {
+    let instance: Instance | null = null;
+    let done = false;
+    const ignoreBrokenTerminal = () => {};
+    stdout.on('error', ignoreBrokenTerminal);
+
+    const finish = (code: number, message?: string) => {
+      if (done) return;
+      done = true;
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+      try {
+        instance?.unmount();
+      } catch {
+        // The terminal may already be gone (SIGHUP): nothing left to restore on it.
+      }
+      try {
+        if (keys) stdin.setRawMode(false);
+        stdout.write(LEAVE);
+      } catch {
+        // As above.
+      }
+      if (message) process.stderr.write(`lora-top: ${message}\n`);
+      resolve(code);
+    };
+    const onError = (error: unknown) => finish(DASHBOARD_EXIT.error, `internal error: ${error instanceof Error ? error.message : String(error)}`);
+    const handlers: Array<[NodeJS.Signals, () => void]> = [
+      ['SIGINT', () => finish(DASHBOARD_EXIT.sigint)],
+      ['SIGTERM', () => finish(DASHBOARD_EXIT.sigterm)],
+      ['SIGHUP', () => finish(DASHBOARD_EXIT.sighup)],
+    ];
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+
+    stdout.write(ENTER);
+    instance = render(<App watch={watch} options={{ ...options, keys }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
+      exitOnCtrlC: false,
+      patchConsole: false,
+      maxFps: 10,
+      incrementalRendering: false,
+    });
+  });
+}

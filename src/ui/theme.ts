@@ -1,0 +1,90 @@
+import type { RunStatus } from '../state/runState.js';
+import type { ViewStyle } from './viewModel.js';
+
+/** Colours for the view's styles. `mono` (and NO_COLOR) uses none: only bold, dim and inverse. Pure. */
+
+export type ThemeName = 'dark' | 'light' | 'mono';
+
+export interface TextStyle {
+  color?: string;
+  backgroundColor?: string;
+  bold?: boolean;
+  dimColor?: boolean;
+  inverse?: boolean;
+}
+
+const STATUS_COLOUR: Record<RunStatus, string> = {
+  starting: 'yellow',
+  preparing: 'yellow',
+  sampling: 'magenta',
+  training: 'green',
+  saving: 'cyan',
+  stopped: 'gray',
+  failed: 'red',
+  completed: 'blue',
+};
+
+const DARK: Record<string, TextStyle> = {
+  raw: { color: 'gray' },
+  smooth: { color: 'cyan', bold: true },
+  marker: { color: 'yellow', dimColor: true },
+  target: { color: 'yellow' },
+  axis: { color: 'gray' },
+  label: { color: 'gray' },
+  fill: { color: 'green' },
+  empty: { color: 'gray', dimColor: true },
+  warn: { color: 'yellow', bold: true },
+  title: { bold: true },
+  dim: { dimColor: true },
+  bad: { color: 'red', bold: true },
+  good: { color: 'green', bold: true },
+  key: { color: 'cyan', bold: true },
+  value: {},
+};
+
+const LIGHT: Record<string, TextStyle> = {
+  ...DARK,
+  raw: { color: 'gray' },
+  smooth: { color: 'blue', bold: true },
+  marker: { color: 'magenta' },
+  target: { color: 'magenta' },
+  fill: { color: 'green' },
+  warn: { color: 'red', bold: true },
+  key: { color: 'blue', bold: true },
+};
+
+const MONO: Record<string, TextStyle> = {
+  smooth: { bold: true },
+  warn: { bold: true },
+  title: { bold: true },
+  dim: { dimColor: true },
+  bad: { bold: true, inverse: true },
+  good: { bold: true },
+  key: { bold: true },
+  empty: { dimColor: true },
+  raw: { dimColor: true },
+};
+
+export function styleFor(theme: ThemeName, style: ViewStyle): TextStyle {
+  if (style === null) return {};
+  if (style.startsWith('status:')) {
+    const status = style.slice(7) as RunStatus;
+    if (theme === 'mono') return { inverse: true, bold: true };
+    return { backgroundColor: STATUS_COLOUR[status], color: 'black', bold: true };
+  }
+  const table = theme === 'dark' ? DARK : theme === 'light' ? LIGHT : MONO;
+  return table[style] ?? {};
+}
+
+/** NO_COLOR (any non-empty value) wins over the theme asked for, as https://no-color.org says. */
+export function chooseTheme(requested: ThemeName | undefined, env: NodeJS.ProcessEnv): ThemeName {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 'mono';
+  return requested ?? 'dark';
+}
+
+/** Braille and block glyphs need a UTF-8 locale (tmux and many terminals decide by it). */
+export function chooseGlyphs(asciiFlag: boolean, env: NodeJS.ProcessEnv): 'unicode' | 'ascii' {
+  if (asciiFlag) return 'ascii';
+  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
+  return /utf-?8/i.test(locale) ? 'unicode' : 'ascii';
+}

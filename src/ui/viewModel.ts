@@ -1,0 +1,285 @@
+import { estimateFinish, type Eta } from '../state/eta.js';
+import { minimumLoss, sessionElapsed, slowdown, upcoming, SLOW_RATIO } from '../state/derive.js';
+import { resmooth } from '../state/lossHistory.js';
+import type { RunState, RunStatus } from '../state/runState.js';
+import { isFinished } from '../state/runState.js';
+import { stripControlSequences } from '../parse/sanitize.js';
+import { baseName } from '../parse/checkpointName.js';
+import { formatBytes, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
+import { progressBar, renderLossChart, sparkline, type CellStyle, type ChartMarker, type Glyphs } from '../view/charts/index.js';
+import type { DashboardLayout } from './layout.js';
+import type { UiState } from './uiState.js';
+import { footerItems, helpRows, type KeyContext } from './keymap.js';
+
+/**
+ * Everything the dashboard draws, as styled text, from the run state, the UI state, the layout
+ * and the clock. Pure: the components only map styles to colours.
+ */
+
+export type ViewStyle = CellStyle | 'title' | 'dim' | 'bad' | 'good' | 'key' | 'value' | `status:${RunStatus}`;
+export interface ViewRun {
+  text: string;
+  style: ViewStyle;
+}
+export type ViewLine = ViewRun[];
+
+export interface ViewModel {
+  header: ViewLine[];
+  progress: ViewLine[];
+  loss: ViewLine[];
+  speed: ViewLine[];
+  gpu: ViewLine[];
+  samples: ViewLine[];
+  log: ViewLine[];
+  help: ViewLine[];
+  footer: ViewLine;
+}
+
+export interface ViewInput {
+  run: RunState;
+  ui: UiState;
+  layout: DashboardLayout;
+  now: number;
+  target: number;
+  glyphs: Glyphs;
+}
+
+const STATUS_WORD: Record<RunStatus, string> = {
+  starting: 'STARTING',
+  preparing: 'PREPARING',
+  sampling: 'SAMPLING',
+  training: 'TRAINING',
+  saving: 'SAVING',
+  stopped: 'STOPPED',
+  failed: 'FAILED',
+  completed: 'COMPLETED',
+};
+
+const run = (text: string, style: ViewStyle = null): ViewRun => ({ text, style });
+
+/** Joins items with a separator, dropping the later ones that would not fit in `width`. */
+function fitItems(items: ViewRun[][], width: number, separator: string): ViewLine {
+  const out: ViewLine = [];
+  let used = 0;
+  for (const item of items) {
+    const length = item.reduce((n, r) => n + [...r.text].length, 0);
+    const extra = out.length > 0 ? separator.length : 0;
+    if (used + extra + length > width) break;
+    if (extra) out.push(run(separator, 'dim'));
+    out.push(...item);
+    used += extra + length;
+  }
+  return out;
+}
+
+function title(text: string, width: number, glyphs: Glyphs, extra: ViewRun[] = []): ViewLine {
+  const rule = glyphs === 'unicode' ? '─' : '-';
+  return fitItems([[run(`${rule}${rule} ${text} `, 'title')], ...extra.map((r) => [r])], width, ' ');
+}
+
+function clean(text: string): string {
+  return stripControlSequences(text);
+}
+
+export function buildViewModel(input: ViewInput): ViewModel {
+  const { run: state, ui, layout, now, target, glyphs } = input;
+  const eta = estimateFinish(state, now, target);
+  const ctx: KeyContext = { run: state, ui };
+  const side = layout.twoColumns ? layout.sideWidth : layout.cols;
+  const fit = (lines: ViewLine[], width: number) => lines.map((line) => fitLine(line, width, glyphs));
+  return {
+    header: fit(headerLines(state, now, layout.cols), layout.cols),
+    progress: fit(progressLines(state, eta, now, layout.cols, glyphs), layout.cols),
+    loss: fit(lossLines(state, ui, layout.rows.loss, layout.mainWidth, glyphs, target), layout.mainWidth),
+    speed: fit(speedLines(state, layout.rows.speed, layout.cols, glyphs), layout.cols),
+    gpu: fit(gpuLines(layout.rows.gpu, side, glyphs), side),
+    samples: fit(samplesLines(state, layout.rows.samples, side, now, glyphs), side),
+    log: fit(logLines(state, layout.rows.log, layout.cols, glyphs), layout.cols),
+    help: fit(helpLines(ctx, layout.cols, glyphs), layout.cols),
+    footer: fitLine(footerLine(ctx, now, layout.cols), layout.cols, glyphs),
+  };
+}
+
+const ASCII_FOR: Record<string, string> = { '—': '-', '–': '-', '·': '.', '…': '~', '×': 'x', '▲': '^', '─': '-', '│': '|', '┤': '+', '█': '#', '░': '-' };
+
+/** Text for a terminal without UTF-8: known symbols get an ASCII stand-in, anything else `?`. */
+export function asciiOnly(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x20-\x7e]*$/.test(text) ? text : text.replace(/[^\x20-\x7e]/gu, (c) => ASCII_FOR[c] ?? '?');
+}
+
+/**
+ * Cuts a line to `width` columns with an ellipsis (`~` in ASCII mode), so the terminal never has
+ * to wrap and Ink never has to truncate with a glyph of its own. Counts code points: wide (CJK)
+ * characters in names may still overflow by a little; the panel box clips them.
+ */
+export function fitLine(line: ViewLine, width: number, glyphs: Glyphs): ViewLine {
+  if (glyphs === 'ascii') line = line.map((r) => ({ text: asciiOnly(r.text), style: r.style }));
+  let total = 0;
+  for (const r of line) total += [...r.text].length;
+  if (total <= width) return line;
+  const out: ViewLine = [];
+  let left = Math.max(0, width - 1);
+  for (const r of line) {
+    if (left <= 0) break;
+    const chars = [...r.text];
+    out.push({ text: chars.slice(0, left).join(''), style: r.style });
+    left -= Math.min(left, chars.length);
+  }
+  if (width > 0) out.push({ text: glyphs === 'unicode' ? '…' : '~', style: 'dim' });
+  return out;
+}
+
+function headerLines(state: RunState, now: number, width: number): ViewLine[] {
+  const name = clean(state.name ?? '(waiting for the run to name itself)');
+  const first: ViewRun[][] = [[run(name, 'title')], [run(` ${STATUS_WORD[state.status]} `, `status:${state.status}`)]];
+  if (state.phase) {
+    const progress = state.phase.n !== null && state.phase.total !== null ? ` ${state.phase.n}/${state.phase.total}` : '';
+    const detail = state.phase.detail ? ` (${clean(state.phase.detail)})` : '';
+    first.push([run(`${clean(state.phase.text)}${progress}${detail}`, 'value')]);
+  }
+  if (!state.recognised) first.push([run('no ai-toolkit output recognised yet', 'dim')]);
+
+  let second: ViewLine;
+  if (state.error) {
+    const kind = state.error.kind === 'oom' ? 'OUT OF MEMORY' : state.error.kind === 'cuda' ? 'CUDA ERROR' : 'ERROR';
+    second = fitItems([[run(`${kind}: `, 'bad'), run(clean(state.error.message), 'bad')]], width, '  ');
+    if (second.length === 0) second = [run(kind, 'bad')];
+  } else {
+    const items: ViewRun[][] = [];
+    const elapsed = sessionElapsed(state, now);
+    if (elapsed !== null) items.push([run('elapsed ', 'dim'), run(formatDuration(elapsed), 'value')]);
+    if (state.lr !== null) items.push([run('lr ', 'dim'), run(state.lr.toExponential(1), 'value')]);
+    if (state.lora) items.push([run('LoRA ', 'dim'), run(`${state.lora.rank}/${state.lora.alpha}`, 'value')]);
+    const trigger = state.config?.triggerWord;
+    if (trigger) items.push([run('trigger ', 'dim'), run(`"${clean(trigger)}"`, 'value')]);
+    if (state.resume?.step != null) items.push([run('resumed at ', 'dim'), run(String(state.resume.step), 'value')]);
+    if (state.oomSkips > 0) items.push([run(`${state.oomSkips} OOM-skipped step${state.oomSkips === 1 ? '' : 's'}`, 'warn')]);
+    if (state.config?.modelName) items.push([run(clean(state.config.modelName), 'dim')]);
+    second = fitItems(items, width, '  ');
+  }
+  return [fitItems(first, width, '  '), second];
+}
+
+function progressLines(state: RunState, eta: Eta, now: number, width: number, glyphs: Glyphs): ViewLine[] {
+  const total = state.totalSteps;
+  const step = state.step ?? 0;
+  if (total === null) return [[run('waiting for the training bar…', 'dim')], [], []];
+  const markers = [2000, 3000]
+    .filter((at) => at < total)
+    .map((at) => ({ at, label: String(at), style: 'target' as const }));
+  markers.push({ at: total, label: String(total), style: 'target' });
+  const { bar, labels } = progressBar({ value: step, total, width, glyphs, markers });
+
+  const pct = total > 0 ? Math.floor((100 * step) / total) : 0;
+  const items: ViewRun[][] = [[run('step ', 'dim'), run(`${step}/${total}`, 'value'), run(` ${pct}%`, 'dim')]];
+  items.push([run(formatSpeed(eta.secondsPerStep), 'value')]);
+  if (eta.etaTargetSeconds !== null && eta.targetStep !== total && step < eta.targetStep) {
+    items.push([run(`to ${eta.targetStep} `, 'dim'), run(formatDuration(eta.etaTargetSeconds), 'value')]);
+  }
+  if (eta.etaSeconds !== null && eta.finishAtMs !== null) {
+    items.push([run('ETA ', 'dim'), run(formatDuration(eta.etaSeconds), 'value'), run(` (${formatClock(eta.finishAtMs, now)})`, 'dim')]);
+  } else if (state.status === 'completed') {
+    items.push([run('done', 'good')]);
+  }
+  const next = upcoming(state, eta);
+  if (next.save) items.push([run('save ', 'dim'), run(`${next.save.step}`, 'value'), run(next.save.inSeconds !== null ? ` in ${formatDuration(next.save.inSeconds)}` : '', 'dim')]);
+  if (next.sample) items.push([run('sample ', 'dim'), run(`${next.sample.step}`, 'value'), run(next.sample.inSeconds !== null ? ` in ${formatDuration(next.sample.inSeconds)}` : '', 'dim')]);
+  return [bar, labels, fitItems(items, width, ' · ')];
+}
+
+function lossLines(state: RunState, ui: UiState, rows: number, width: number, glyphs: Glyphs, target: number): ViewLine[] {
+  if (rows <= 0) return [];
+  const points = state.lossHistory.points;
+  const min = minimumLoss(state);
+  const smoothed = ui.smoothing === 0.9 ? points : resmooth(points, ui.smoothing);
+  const lastSmooth = smoothed[smoothed.length - 1]?.smoothed ?? null;
+  const head: ViewRun[] = [];
+  if (state.loss !== null) head.push(run('now ', 'dim'), run(formatNumber(state.loss), 'raw'));
+  if (min) head.push(run('  min ', 'dim'), run(`${formatNumber(min.loss)}`, 'value'), run(` @${min.step}`, 'dim'));
+  if (lastSmooth !== null) head.push(run('  smoothed ', 'dim'), run(formatNumber(lastSmooth), 'smooth'), run(` (${ui.smoothing.toFixed(2)})`, 'dim'));
+  const lines: ViewLine[] = [title('Loss', width, glyphs, head)];
+  if (points.length < 2) {
+    lines.push([run(points.length === 0 ? 'no loss reported yet' : 'waiting for more steps…', 'dim')]);
+    return lines.slice(0, rows);
+  }
+  const markers: ChartMarker[] = state.checkpoints.filter((c) => c.step !== null).map((c) => ({ x: c.step!, style: 'marker' }));
+  const first = points[0]!.step;
+  const last = points[points.length - 1]!.step;
+  if (target >= first && target <= last) markers.push({ x: target, style: 'target' });
+  const chart = renderLossChart({
+    width,
+    height: rows - 1,
+    raw: points.map((p) => ({ x: p.step, y: p.loss })),
+    smooth: ui.smoothing > 0 ? smoothed.map((p) => ({ x: p.step, y: p.smoothed })) : undefined,
+    markers,
+    glyphs,
+    // The steps seen so far fill the width: the trend matters more than the share of the run done.
+    xDomain: [first, last],
+  });
+  return [...lines, ...chart];
+}
+
+function speedLines(state: RunState, rows: number, width: number, glyphs: Glyphs): ViewLine[] {
+  if (rows <= 0) return [];
+  const slow = slowdown(state);
+  const head: ViewRun[] = [run(formatSpeed(state.speed.secondsPerStep), 'value')];
+  if (slow) {
+    head.push(run(`  median ${formatSpeed(slow.median)}`, 'dim'));
+    if (slow.slow) head.push(run(`  ${glyphs === 'unicode' ? '▲' : '!'} ${slow.ratio.toFixed(1)}× slower than usual`, 'warn'));
+  }
+  const line = sparkline(state.speed.history, width, {
+    glyphs,
+    ...(slow ? { highlightAbove: slow.median * SLOW_RATIO } : {}),
+  });
+  return [title('Speed (s/step)', width, glyphs, head), line].slice(0, rows);
+}
+
+function gpuLines(rows: number, width: number, glyphs: Glyphs): ViewLine[] {
+  if (rows <= 0) return [];
+  return [title('GPU', width, glyphs), [run('VRAM, utilisation, temperature and power: not shown yet', 'dim')]].slice(0, rows);
+}
+
+function samplesLines(state: RunState, rows: number, width: number, now: number, glyphs: Glyphs): ViewLine[] {
+  if (rows <= 0) return [];
+  const lines: ViewLine[] = [];
+  const newest = state.samples[state.samples.length - 1];
+  const head: ViewRun[] = [];
+  if (newest) head.push(run(`${state.samples.length} samples, newest at step ${newest.step}`, 'dim'));
+  lines.push(title('Checkpoints', width, glyphs, head));
+  const checkpoints = [...state.checkpoints].reverse();
+  for (const c of checkpoints.slice(0, rows - 1)) {
+    const age = c.mtimeMs !== null ? `${formatDuration(Math.max(0, (now - c.mtimeMs) / 1000))} ago` : '';
+    const label = c.step === null ? 'final' : `step ${c.step}`;
+    lines.push(fitItems([[run(label.padEnd(11), 'value')], [run(formatBytes(c.bytes).padStart(9), 'dim')], [run(age, 'dim')], [run(clean(baseName(c.path)), 'dim')]], width, '  '));
+  }
+  if (checkpoints.length === 0) lines.push([run(isFinished(state.status) ? 'no checkpoint was saved' : 'no checkpoint yet', 'dim')]);
+  return lines.slice(0, rows);
+}
+
+function logLines(state: RunState, rows: number, width: number, glyphs: Glyphs): ViewLine[] {
+  if (rows <= 0) return [];
+  const shown = state.recentLines.slice(-(rows - 1));
+  return [title('Log', width, glyphs), ...shown.map((l) => [run(l.text, l.bar !== null ? 'dim' : null)])];
+}
+
+function helpLines(ctx: KeyContext, width: number, glyphs: Glyphs): ViewLine[] {
+  const lines: ViewLine[] = [title('Keys', width, glyphs)];
+  for (const row of helpRows(ctx)) {
+    const line: ViewLine = [run(` ${row.label.padEnd(7)}`, 'key'), run(row.help)];
+    if (row.unavailable) line.push(run(`  (not now: ${row.unavailable})`, 'dim'));
+    lines.push(line);
+  }
+  lines.push([]);
+  lines.push([run(' lora-top only watches: quitting never stops or pauses the training run.', 'dim')]);
+  return lines;
+}
+
+function footerLine(ctx: KeyContext, now: number, width: number): ViewLine {
+  if (ctx.ui.flash && ctx.ui.flash.until > now) return [run(ctx.ui.flash.text, 'warn')];
+  return fitItems(
+    footerItems(ctx).map((item) => [run(item.label, 'key'), run(` ${item.name}`, 'dim')]),
+    width,
+    '  ',
+  );
+}
