@@ -48,8 +48,8 @@ async function locateInFolder(folder: string, shown: string): Promise<RunLocatio
     await assertLogFile(rotated, rotated);
     return { kind: 'folder', folder, logPath: rotated };
   }
-  if (names.includes('config.yaml') || names.includes('.job_config.json')) {
-    // A run that has not written its log yet: wait for log.txt to appear.
+  if (names.length === 0 || names.includes('config.yaml') || names.includes('.job_config.json')) {
+    // A run that has not written its log yet (or an output folder made ready for one): wait for log.txt.
     return { kind: 'folder', folder, logPath: join(folder, 'log.txt') };
   }
   // The user pointed at `output/` itself, or a training_folder holding several runs.
