@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// Loads the bundled CLI (dist/bundle, made by `npm run build`), or the plain tsc output if the
+// bundle is missing.
+import { existsSync } from 'node:fs';
+
+const bundle = new URL('../dist/bundle/main.mjs', import.meta.url);
+const { main } = await import(existsSync(bundle) ? bundle.href : '../dist/cli/main.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -35,6 +35,8 @@ async function run(options: CliOptions): Promise<number> {
     return EXIT.ok;
   }
   if (options.json && !options.once) throw new UserError('--json goes with --once (lora-top PATH --once --json)');
+  // The dashboard's code (Ink, React, yoga) is the slowest thing to load: start on it at once.
+  if (!options.once && process.stdout.isTTY) void loadDashboard().catch(() => {});
   if (options.demo) return runDemo(options);
 
   const location = await locateRun(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd());
@@ -50,8 +52,18 @@ async function run(options: CliOptions): Promise<number> {
   }
 }
 
+let dashboardModule: Promise<typeof import('../ui/startDashboard.js')> | null = null;
+
+function loadDashboard(): Promise<typeof import('../ui/startDashboard.js')> {
+  // Ink draws nothing until exit when it believes it runs in CI (the CI variable is set). On a
+  // terminal a person is watching, so the variable must not apply to it.
+  if (process.env.CI !== undefined) process.env.CI = 'false';
+  dashboardModule ??= import('../ui/startDashboard.js');
+  return dashboardModule;
+}
+
 async function showDashboard(watch: RunWatch, options: CliOptions): Promise<number> {
-  const { startDashboard } = await import('../ui/startDashboard.js');
+  const { startDashboard } = await loadDashboard();
   return startDashboard(watch, {
     target: options.target,
     glyphs: chooseGlyphs(options.ascii, process.env),

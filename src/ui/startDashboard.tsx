@@ -1,6 +1,7 @@
 import { render, type Instance } from 'ink';
 import type { RunWatch } from '../run/watchRun.js';
 import { App, type AppOptions } from './App.js';
+import { FrameWriter } from './frameWriter.js';
 
 /** Exit codes for the ways the dashboard can end. */
 export const DASHBOARD_EXIT = { quit: 0, sigint: 130, sighup: 129, sigterm: 143, error: 70 } as const;
@@ -21,6 +22,7 @@ export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'
 
   return new Promise<number>((resolve) => {
     let instance: Instance | null = null;
+    let frames: FrameWriter | null = null;
     let done = false;
     const ignoreBrokenTerminal = () => {};
     stdout.on('error', ignoreBrokenTerminal);
@@ -36,6 +38,7 @@ export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'
       } catch {
         // The terminal may already be gone (SIGHUP): nothing left to restore on it.
       }
+      frames?.detach();
       try {
         if (keys) stdin.setRawMode(false);
         stdout.write(LEAVE);
@@ -56,11 +59,13 @@ export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'
     process.on('unhandledRejection', onError);
 
     stdout.write(ENTER);
+    frames = new FrameWriter(stdout);
     instance = render(<App watch={watch} options={{ ...options, keys }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
+      stdout: frames as unknown as NodeJS.WriteStream,
+      stdin,
       exitOnCtrlC: false,
       patchConsole: false,
       maxFps: 10,
-      incrementalRendering: false,
     });
   });
 }

@@ -1,0 +1,61 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { FrameWriter, frameDiff, frameLines } from '../../src/ui/frameWriter.js';
+
+// Frames reach the terminal as the lines that changed, by absolute row.
+
+class FakeTerminal extends EventEmitter {
+  columns = 40;
+  rows = 10;
+  isTTY = true;
+  written: string[] = [];
+  write(text: string, done?: () => void): boolean {
+    this.written.push(text);
+    done?.();
+    return true;
+  }
+}
+
+const erase = (n: number) => `${'\x1b[2K\x1b[1A'.repeat(n - 1)}\x1b[2K\x1b[G`;
+
+describe('frame writer', () => {
+  it('writes only the changed lines, by row, and clears lines a shorter frame no longer has', () => {
+    expect(frameDiff(['a', 'b', 'c'], ['a', 'B', 'c'])).toBe('\x1b[2;1HB\x1b[K');
+    expect(frameDiff(['a', 'b', 'c'], ['a'])).toBe('\x1b[2;1H\x1b[K\x1b[3;1H\x1b[K');
+    expect(frameDiff([], ['x', 'y'])).toBe('\x1b[1;1Hx\x1b[K\x1b[2;1Hy\x1b[K');
+    expect(frameLines('a\nb\n')).toEqual(['a', 'b']);
+    expect(frameLines('')).toEqual([]);
+  });
+
+  it('turns what Ink writes (erase the old frame, write the new) into a line diff', () => {
+    const terminal = new FakeTerminal();
+    const writer = new FrameWriter(terminal as unknown as NodeJS.WriteStream);
+    writer.write('\x1b[?25l');
+    writer.write('\x1b[1mtitle\x1b[22m\nstep 1\nfooter\n');
+    writer.write(`${erase(4)}\x1b[1mtitle\x1b[22m\nstep 2\nfooter\n`);
+    writer.write('\x1b[?2026h');
+    writer.write(`${erase(4)}\x1b[1mtitle\x1b[22m\nstep 2\nfooter\n`);
+    writer.write('\x1b[?2026l');
+    expect(terminal.written).toEqual([
+      '\x1b[?25l',
+      '\x1b[1;1H\x1b[1mtitle\x1b[22m\x1b[K\x1b[2;1Hstep 1\x1b[K\x1b[3;1Hfooter\x1b[K',
+      '\x1b[2;1Hstep 2\x1b[K',
+      '\x1b[?2026h',
+      '\x1b[?2026l',
+    ]);
+  });
+
+  it('draws the whole frame again after a resize', () => {
+    const terminal = new FakeTerminal();
+    const writer = new FrameWriter(terminal as unknown as NodeJS.WriteStream);
+    let resized = 0;
+    writer.on('resize', () => resized++);
+    writer.write('one\ntwo\n');
+    terminal.emit('resize');
+    writer.write(`${erase(3)}one\ntwo\n`);
+    expect(resized).toBe(1);
+    expect(terminal.written.slice(1)).toEqual(['\x1b[H\x1b[2J', '\x1b[1;1Hone\x1b[K\x1b[2;1Htwo\x1b[K']);
+    writer.detach();
+    expect(terminal.listenerCount('resize')).toBe(0);
+  });
+});
