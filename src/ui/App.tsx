@@ -9,6 +9,7 @@ import { dispatchKey } from './keymap.js';
 import { computeLayout } from './layout.js';
 import type { ThemeName } from './theme.js';
 import { initialUi, reduceUi, type UiAction } from './uiState.js';
+import { isNewsworthy, ROUTINE_REFRESH_MS } from './refresh.js';
 import { buildViewModel } from './viewModel.js';
 
 export interface AppOptions {
@@ -21,16 +22,40 @@ export interface AppOptions {
   size?: { cols: number; rows: number };
   /** The clock (tests). */
   now?: () => number;
+  /** How often routine progress and the clock are redrawn. */
+  routineRefreshMs?: number;
 }
 
-/** The run state as it changes; the watch already coalesces updates to at most ten a second. */
-function useRunState(watch: RunWatch): RunState {
-  const [state, setState] = useState(() => watch.getState());
+/**
+ * The run state and the clock as the screen shows them. News (see isNewsworthy) is drawn at once;
+ * routine progress and the clock move together on one tick, so the screen redraws at most once a
+ * second while a run just trains on, and not at all when nothing changes.
+ */
+function useDisplayedRun(watch: RunWatch, tickMs: number, clock: () => number): { run: RunState; now: number } {
+  const [shown, setShown] = useState(() => ({ run: watch.getState(), now: clock() }));
   useEffect(() => {
-    setState(watch.getState());
-    return watch.subscribe(setState);
-  }, [watch]);
-  return state;
+    let current = watch.getState();
+    let pending = false;
+    const show = () => {
+      pending = false;
+      current = watch.getState();
+      setShown({ run: current, now: clock() });
+    };
+    show();
+    const unsubscribe = watch.subscribe((next) => {
+      if (isNewsworthy(current, next)) show();
+      else pending = true;
+    });
+    const timer = setInterval(() => {
+      // The clock only matters while something counts (elapsed, ETA); otherwise only news redraws.
+      if (pending || !isFinished(current.status)) show();
+    }, tickMs);
+    return () => {
+      unsubscribe();
+      clearInterval(timer);
+    };
+  }, [watch, tickMs, clock]);
+  return shown;
 }
 
 function useTerminalSize(fixed: { cols: number; rows: number } | undefined): { cols: number; rows: number } {
@@ -48,26 +73,11 @@ function useTerminalSize(fixed: { cols: number; rows: number } | undefined): { c
   return fixed ?? size;
 }
 
-/** Re-renders once a second while there is a countdown or an elapsed time to move on. */
-function useClock(active: boolean, now: () => number): number {
-  const [time, setTime] = useState(now);
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(() => setTime(now()), 1000);
-    return () => clearInterval(timer);
-  }, [active, now]);
-  return time;
-}
-
 export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppOptions; onQuit(): void }) {
   const clock = options.now ?? Date.now;
-  const run = useRunState(watch);
+  const { run, now } = useDisplayedRun(watch, options.routineRefreshMs ?? ROUTINE_REFRESH_MS, clock);
   const size = useTerminalSize(options.size);
   const [ui, dispatchUi] = useReducer(reduceUi, undefined, initialUi);
-  const ticking = !isFinished(run.status) || ui.flash !== null;
-  const tick = useClock(ticking, clock);
-  // The newest of the tick and the run's own news, so a fresh state is never drawn with a stale clock.
-  const now = Math.max(tick, run.lastEventAt ?? 0);
 
   useEffect(() => {
     if (!ui.flash) return;

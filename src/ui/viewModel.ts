@@ -214,10 +214,19 @@ function lossLines(state: RunState, ui: UiState, rows: number, width: number, gl
     smooth: ui.smoothing > 0 ? smoothed.map((p) => ({ x: p.step, y: p.smoothed })) : undefined,
     markers,
     glyphs,
-    // The steps seen so far fill the width: the trend matters more than the share of the run done.
-    xDomain: [first, last],
+    // The steps so far fill most of the width, and the scale moves on in round steps (so the chart
+    // is not redrawn whole on every step): the trend matters more than the share of the run done.
+    xDomain: [first, Math.min(Math.max(last, state.totalSteps ?? last), roundUp(last))],
   });
   return [...lines, ...chart];
+}
+
+/** The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) at or above `value`. */
+export function roundUp(value: number): number {
+  if (!(value > 0)) return 1;
+  const magnitude = 10 ** Math.floor(Math.log10(value));
+  for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * magnitude >= value) return m * magnitude;
+  return 10 * magnitude;
 }
 
 function speedLines(state: RunState, rows: number, width: number, glyphs: Glyphs): ViewLine[] {
