@@ -45,11 +45,32 @@ async function run(options: CliOptions): Promise<number> {
     return EXIT.ok;
   }
   const watch = watchRun(location);
+  let code: number;
   try {
-    return await showDashboard(watch, options);
+    code = await showDashboard(watch, options);
   } finally {
     await watch.close();
   }
+  if (location.kind === 'stdin' && code === EXIT.ok) await passThroughRest();
+  return code;
+}
+
+/**
+ * After `q` on a run piped into lora-top, closing the pipe would kill the trainer (SIGPIPE). So
+ * lora-top steps aside instead: the rest of the run's output goes to the terminal as it comes.
+ */
+async function passThroughRest(): Promise<void> {
+  if (process.stdin.readableEnded) return;
+  process.stderr.write('lora-top: dashboard closed; the run goes on and its output follows (Ctrl-C stops the run)\n');
+  await new Promise<void>((resolve) => {
+    process.stdin.on('end', resolve);
+    process.stdin.on('error', () => resolve());
+    process.stdout.on('error', () => resolve());
+    // The stdin source let go of the handle (unref) when the watch closed: hold on to it again.
+    (process.stdin as { ref?: () => void }).ref?.();
+    process.stdin.pipe(process.stdout);
+    process.stdin.resume();
+  });
 }
 
 let dashboardModule: Promise<typeof import('../ui/startDashboard.js')> | null = null;

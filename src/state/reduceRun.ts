@@ -54,7 +54,10 @@ function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: nu
       return;
     case 'barCleared':
       // The final sample is the last thing a successful run does.
-      if (d.status === 'sampling' && d.finalSaved) d.status = 'completed';
+      if (d.status === 'sampling' && d.finalSaved) {
+        d.status = 'completed';
+        d.phase = null;
+      }
       return;
     case 'jobsStart':
       newSession(d);
@@ -281,7 +284,10 @@ function applyBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
     notePauseBar(d.pauses, bar.elapsedS);
     d.status = 'sampling';
     d.phase = { text: 'Generating samples', n: bar.n, total: bar.total, detail: null };
-    if (d.finalSaved && bar.n >= bar.total) d.status = 'completed';
+    if (d.finalSaved && bar.n >= bar.total) {
+      d.status = 'completed';
+      d.phase = null;
+    }
     return;
   }
   if (d.status === 'sampling') {

@@ -1,3 +1,5 @@
+import { openSync } from 'node:fs';
+import tty from 'node:tty';
 import { render, type Instance } from 'ink';
 import type { RunWatch } from '../run/watchRun.js';
 import { App, type AppOptions } from './App.js';
@@ -10,13 +12,30 @@ const ENTER = '\x1b[?1049h\x1b[H\x1b[2J';
 const LEAVE = '\x1b[?25h\x1b[?1049l';
 
 /**
+ * Where keys come from. Usually standard input; when that carries the run itself
+ * (`python run.py … 2>&1 | lora-top -`), the terminal is opened directly, as `less` does, so that
+ * `q` still works and Ctrl-C (read as a key in raw mode) does not reach the trainer in the pipe.
+ */
+function keyboard(): { input: NodeJS.ReadStream; owned: tty.ReadStream | null } {
+  if (process.stdin.isTTY === true) return { input: process.stdin, owned: null };
+  try {
+    const terminal = new tty.ReadStream(openSync('/dev/tty', 'r'));
+    if (terminal.isTTY) return { input: terminal, owned: terminal };
+    terminal.destroy();
+  } catch {
+    // No controlling terminal: the dashboard runs without keys.
+  }
+  return { input: process.stdin, owned: null };
+}
+
+/**
  * Shows the dashboard on the terminal until the user quits, the terminal goes away or a signal
  * comes. Every way out restores the terminal (main screen, cursor, cooked mode) and none of them
  * touches the training run. Resolves with the exit code.
  */
 export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'>): Promise<number> {
   const stdout = process.stdout;
-  const stdin = process.stdin;
+  const { input: stdin, owned } = keyboard();
   // Ink 6.8 reports isRawModeSupported as undefined, not false, for a stdin that is not a terminal.
   const keys = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
 
@@ -45,6 +64,7 @@ export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'
       } catch {
         // As above.
       }
+      owned?.destroy();
       if (message) process.stderr.write(`lora-top: ${message}\n`);
       resolve(code);
     };

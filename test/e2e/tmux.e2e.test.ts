@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, hasSimDeps, startSim, writeSimConfig } from '../helpers/sim.js';
+import { CLI, PYTHON, TRAINER, hasSimDeps, startSim, writeSimConfig } from '../helpers/sim.js';
 import { hasTmux, startTmux, type Tmux } from '../helpers/tmux.js';
 
 // lora-top in a real terminal (tmux, 100×30): the dashboard draws, moves on, answers keys, quits
@@ -92,6 +92,21 @@ describe.skipIf(!hasTmux)('lora-top in tmux', () => {
       sim.child.kill('SIGKILL');
       await sim.done;
     }
+  });
+
+  it.skipIf(!hasSimDeps)('a run piped in: keys come from the terminal, and q hands the output back without stopping the run', async () => {
+    const dir = fs.mkdtempSync(path.join(root, 'pipe-'));
+    const { configPath } = writeSimConfig(dir, { name: 'pipe_lora', steps: 120, saveEvery: 1000, sampleEvery: 1000 });
+    const t = open(dir);
+    await t.waitFor((s) => s.includes('PROMPT$'));
+    t.type(`${PYTHON} ${TRAINER} ${configPath} --step-time 0.05 --load-time 0.2 2>&1 | node ${CLI} -; echo "EXIT=$?"`);
+    t.send('Enter');
+    await t.waitFor((s) => /pipe_lora +TRAINING/.test(s) && stepOf(s) > 0);
+    t.send('q');
+    await t.waitFor((s) => s.includes('dashboard closed; the run goes on'));
+    // The trainer was not killed by a broken pipe: it finishes and its last lines reach the terminal.
+    const end = await t.waitFor((s) => s.includes('EXIT=0'), 30_000);
+    expect(end).toMatch(/Saved checkpoint to .*pipe_lora\.safetensors/);
   });
 
   for (const [signal, code] of [
