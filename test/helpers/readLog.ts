@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogReader } from '../../src/parse/logReader.js';
-import type { LogEvent } from '../../src/parse/events.js';
+import type { LogEvent, StampedEvent } from '../../src/parse/events.js';
 import { reduceRun } from '../../src/state/reduceRun.js';
-import { initialRunState, type RunState, type StampedRunEvent } from '../../src/state/runState.js';
+import { initialRunState, type RunState } from '../../src/state/runState.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'ai-toolkit-logs');
 
@@ -16,7 +16,7 @@ export function fixtureText(name: string): string {
 /** Reads a whole log the way lora-top does and returns every event and the final state. */
 export function readLog(text: string, at = 1_000_000, chunkSize = 0): { events: LogEvent[]; state: RunState } {
   const reader = new LogReader();
-  const stamped: StampedRunEvent[] = [];
+  const stamped: StampedEvent[] = [];
   if (chunkSize > 0) {
     for (let i = 0; i < text.length; i += chunkSize) stamped.push(...reader.push(text.slice(i, i + chunkSize), at));
   } else {
