@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The project's benchmark entry point: `npm run bench` (builds first), or
-//   node bench/run.js [NAME...] [--runs N] [--profile] [--list]
+//   node bench/run.js [NAME...] [--runs N] [--seconds N] [--profile] [--list]
 // Each measurement is a module under bench/ listed in MEASUREMENTS below; it exports `name`,
 // `description` and `run(ctx)`, which returns { rows, results, notes }:
 //   rows:    [{ figure, value, unit, goal?: { op: '>=' | '<=', target }, baseline?: { label, value, unit } }]
@@ -19,17 +19,19 @@ import { fmt, formatTable } from './lib/table.js';
 /** name → module path (relative to bench/). Add new measurements here. */
 const MEASUREMENTS = {
   backfill: './backfill.js',
+  dashboard: './dashboard.js',
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const root = join(benchDir, '..');
 
 function usage() {
-  return `usage: node bench/run.js [NAME...] [--runs N] [--profile] [--list]
-  NAME       run only these measurements (default: all): ${Object.keys(MEASUREMENTS).join(', ')}
-  --runs N   runs per figure; the median is reported (default 5)
-  --profile  also CPU-profile the measured child (done anyway when a goal is missed)
-  --list     list the measurements and exit
+  return `usage: node bench/run.js [NAME...] [--runs N] [--seconds N] [--profile] [--list]
+  NAME         run only these measurements (default: all): ${Object.keys(MEASUREMENTS).join(', ')}
+  --runs N     runs per figure; the median is reported (default 5)
+  --seconds N  length of the dashboard's steady-state window (default 60; less for development)
+  --profile    also CPU-profile the measured child (done anyway when a goal is missed)
+  --list       list the measurements and exit
 `;
 }
 
@@ -40,6 +42,7 @@ async function main() {
       allowPositionals: true,
       options: {
         runs: { type: 'string', default: '5' },
+        seconds: { type: 'string', default: '60' },
         profile: { type: 'boolean', default: false },
         list: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -66,6 +69,11 @@ async function main() {
     process.stderr.write(`--runs takes a whole number >= 1, got ${values.runs}\n`);
     return 2;
   }
+  const seconds = Number(values.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    process.stderr.write(`--seconds takes a number > 0, got ${values.seconds}\n`);
+    return 2;
+  }
   const unknown = positionals.filter((n) => !(n in MEASUREMENTS));
   if (unknown.length > 0) {
     process.stderr.write(`unknown measurement: ${unknown.join(', ')}\n${usage()}`);
@@ -86,6 +94,7 @@ async function main() {
 
   const ctx = {
     runs,
+    seconds,
     profile: values.profile,
     root,
     benchDir,

@@ -1,5 +1,5 @@
 // Summaries of a V8 .cpuprofile (node --cpu-prof): where the time goes, by function and by file.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -85,4 +85,37 @@ export function formatProfile(summary, n = 15) {
     'inclusive time, our code (dist/):',
     ...summary.inclusive.slice(0, n).map(row),
   ].join('\n');
+}
+
+/**
+ * Writes a copy of the profile at `inPath` to `outPath` that keeps only the samples taken
+ * between fromMs and toMs after the profile's start (e.g. a steady state, without the start-up),
+ * and, with `dropIdle`, none of V8's "(idle)" samples, so that shares are of busy time. Returns
+ * { keptMs, idleMs } (idleMs: the idle time inside the span that was dropped).
+ */
+export function sliceProfile(inPath, outPath, { fromMs = 0, toMs = Infinity, dropIdle = true } = {}) {
+  const profile = JSON.parse(readFileSync(inPath, 'utf8'));
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const deltas = profile.timeDeltas ?? [];
+  const samples = [];
+  const gaps = [];
+  let t = 0;
+  let keptMs = 0;
+  let idleMs = 0;
+  profile.samples.forEach((id, i) => {
+    t += (deltas[i] ?? 0) / 1000;
+    const gap = (deltas[i + 1] ?? 0) / 1000;
+    if (t < fromMs || t >= toMs) return;
+    if (dropIdle && nodes.get(id)?.callFrame.functionName === '(idle)') {
+      idleMs += gap;
+      return;
+    }
+    samples.push(id);
+    gaps.push(gap);
+    keptMs += gap;
+  });
+  // summarizeProfile charges sample i with timeDeltas[i + 1]
+  const timeDeltas = [0, ...gaps.map((g) => Math.round(g * 1000))].slice(0, samples.length + 1);
+  writeFileSync(outPath, JSON.stringify({ ...profile, samples, timeDeltas }));
+  return { keptMs, idleMs };
 }

@@ -87,5 +87,10 @@ export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'
       patchConsole: false,
       maxFps: 10,
     });
+    // A component that throws makes Ink unmount on its own: restore the terminal and say what broke.
+    instance.waitUntilExit().then(
+      () => finish(DASHBOARD_EXIT.quit),
+      (error: unknown) => onError(error),
+    );
   });
 }
