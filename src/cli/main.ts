@@ -79,8 +79,24 @@ function loadDashboard(): Promise<typeof import('../ui/startDashboard.js')> {
   // Ink draws nothing until exit when it believes it runs in CI (the CI variable is set). On a
   // terminal a person is watching, so the variable must not apply to it.
   if (process.env.CI !== undefined) process.env.CI = 'false';
-  dashboardModule ??= import('../ui/startDashboard.js');
+  dashboardModule ??= withoutFetch(() => import('../ui/startDashboard.js'));
   return dashboardModule;
+}
+
+/**
+ * yoga-layout (Ink's layout engine) looks at `typeof fetch` while it loads, and on Node 20 that
+ * first look loads the whole HTTP client (~30 ms of start-up). lora-top fetches nothing: hide the
+ * global while the dashboard's code loads, then put it back as it was.
+ */
+async function withoutFetch<T>(load: () => Promise<T>): Promise<T> {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+  if (!descriptor?.configurable) return load();
+  Object.defineProperty(globalThis, 'fetch', { value: undefined, configurable: true, writable: true });
+  try {
+    return await load();
+  } finally {
+    Object.defineProperty(globalThis, 'fetch', descriptor);
+  }
 }
 
 async function showDashboard(watch: RunWatch, options: CliOptions): Promise<number> {

@@ -31,6 +31,8 @@ export interface SpeedState {
   basis: 'wall' | 'elapsed' | 'tqdm' | null;
   /** Recent estimates, one per new step (bounded), for sparklines and slowdown checks. */
   history: number[];
+  /** How many estimates were dropped from the front of `history` so far. */
+  historyDropped: number;
   pausedSinceLastMark: boolean;
 }
 
@@ -53,7 +55,7 @@ const MIN_WALL_SPAN_MS = 1000;
 const MIN_SECONDS_PER_STEP = 0.005;
 
 export function initialSpeed(): SpeedState {
-  return { marks: [], secondsPerStep: null, basis: null, history: [], pausedSinceLastMark: false };
+  return { marks: [], secondsPerStep: null, basis: null, history: [], historyDropped: 0, pausedSinceLastMark: false };
 }
 
 /** A copy that `addBarSample` and `notePause` may change without touching the original. */
@@ -87,7 +89,10 @@ export function addBarSample(speed: SpeedState, sample: TrainingBarSample): void
     speed.secondsPerStep = estimate.seconds;
     speed.basis = estimate.basis;
     speed.history.push(estimate.seconds);
-    if (speed.history.length > 2 * MAX_HISTORY) speed.history.splice(0, speed.history.length - MAX_HISTORY);
+    if (speed.history.length > 2 * MAX_HISTORY) {
+      speed.historyDropped += speed.history.length - MAX_HISTORY;
+      speed.history.splice(0, speed.history.length - MAX_HISTORY);
+    }
   } else {
     // Too early in this session to measure: tqdm's own figure is all there is.
     adoptPrinted(speed, sample.printedSecondsPerStep);

@@ -28,8 +28,8 @@ export interface AppOptions {
 
 /**
  * The run state and the clock as the screen shows them. News (see isNewsworthy) is drawn at once;
- * routine progress and the clock move together on one tick, so the screen redraws at most once a
- * second while a run just trains on, and not at all when nothing changes.
+ * routine progress and the clock move together on one tick, so the screen redraws once a tick
+ * while a run just trains on, and not at all when nothing changes.
  */
 function useDisplayedRun(watch: RunWatch, tickMs: number, clock: () => number): { run: RunState; now: number } {
   const [shown, setShown] = useState(() => ({ run: watch.getState(), now: clock() }));

@@ -6,8 +6,8 @@ import { EventEmitter } from 'node:events';
  * Ink's standard renderer erases the whole previous frame and writes the new one on every update
  * (its incremental mode puts lines one row off in a full-height frame). lora-top owns the whole
  * alternate screen and its frame always starts at the top-left and is never taller than the
- * terminal, so a frame can be written by absolute row: each changed line is moved to, written
- * and cleared to its end. A dashboard left open for hours over SSH then costs a few hundred bytes
+ * terminal, so a frame can be written by absolute row: each changed line is moved to, cleared
+ * and written. A dashboard left open for hours over SSH then costs a few hundred bytes
  * a second instead of several kilobytes.
  */
 
@@ -20,9 +20,11 @@ const ERASE_PREFIX = /^(?:\x1b\[2K(?:\x1b\[1A)?)+\x1b\[G/;
 export function frameDiff(previous: readonly string[], next: readonly string[]): string {
   let out = '';
   for (let i = 0; i < next.length; i++) {
-    if (next[i] !== previous[i]) out += `${ESC}[${i + 1};1H${next[i]}${ESC}[K`;
+    // Clear first, then write: a line that fills the last column and is then cleared to its end
+    // loses that column on xterm-like terminals (the cursor waits on the last cell).
+    if (next[i] !== previous[i]) out += `${ESC}[${i + 1};1H${ESC}[2K${next[i]}`;
   }
-  for (let i = next.length; i < previous.length; i++) out += `${ESC}[${i + 1};1H${ESC}[K`;
+  for (let i = next.length; i < previous.length; i++) out += `${ESC}[${i + 1};1H${ESC}[2K`;
   return out;
 }
 

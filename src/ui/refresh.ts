@@ -3,10 +3,10 @@ import type { RunState } from '../state/runState.js';
 /**
  * When the dashboard redraws. A change a person must see at once (the run starts saving or
  * sampling, fails, finishes, a checkpoint lands) is drawn within the watch's 100 ms; routine
- * progress (the next step, the next loss) at most once a second, like htop. Over SSH for hours
+ * progress (the next step, the next loss) every two seconds, like btop's default. Over SSH for hours
  * that keeps the bytes sent and the CPU used small. Pure.
  */
-export const ROUTINE_REFRESH_MS = 1000;
+export const ROUTINE_REFRESH_MS = 2000;
 
 export function isNewsworthy(shown: RunState, next: RunState): boolean {
   return (

@@ -6,7 +6,7 @@ import { isFinished } from '../state/runState.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { baseName } from '../parse/checkpointName.js';
 import { formatBytes, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
-import { progressBar, renderLossChart, sparkline, type CellStyle, type ChartMarker, type Glyphs } from '../view/charts/index.js';
+import { chartYDomain, progressBar, renderLossChart, sparkline, type CellStyle, type ChartMarker, type Glyphs } from '../view/charts/index.js';
 import type { DashboardLayout } from './layout.js';
 import type { UiState } from './uiState.js';
 import { footerItems, helpRows, type KeyContext } from './keymap.js';
@@ -207,18 +207,50 @@ function lossLines(state: RunState, ui: UiState, rows: number, width: number, gl
   const first = points[0]!.step;
   const last = points[points.length - 1]!.step;
   if (target >= first && target <= last) markers.push({ x: target, style: 'target' });
-  const chart = renderLossChart({
-    width,
-    height: rows - 1,
-    raw: points.map((p) => ({ x: p.step, y: p.loss })),
-    smooth: ui.smoothing > 0 ? smoothed.map((p) => ({ x: p.step, y: p.smoothed })) : undefined,
-    markers,
-    glyphs,
-    // The steps so far fill most of the width, and the scale moves on in round steps (so the chart
-    // is not redrawn whole on every step): the trend matters more than the share of the run done.
-    xDomain: [first, Math.min(Math.max(last, state.totalSteps ?? last), roundUp(last))],
-  });
+  const raw = points.map((p) => ({ x: p.step, y: p.loss }));
+  const smooth = ui.smoothing > 0 ? smoothed.map((p) => ({ x: p.step, y: p.smoothed })) : undefined;
+  // The steps so far fill most of the width, and both scales move on in round steps (so the chart
+  // is not redrawn whole on every step): the trend matters more than the share of the run done.
+  const xDomain: [number, number] = [first, Math.min(Math.max(last, state.totalSteps ?? last), roundUp(last))];
+  const yDomain = niceDomain(chartYDomain([{ points: raw, style: 'raw' }, ...(smooth ? [{ points: smooth, style: 'smooth' as const }] : [])], { xDomain }));
+  const chart = renderLossChart({ width, height: rows - 1, raw, smooth, markers, glyphs, xDomain, yDomain });
   return [...lines, ...chart];
+}
+
+/**
+ * At most `width` means of consecutive values, in buckets of a power-of-two size aligned to each
+ * value's absolute position, so a new value changes only the last bucket (the sparkline does not
+ * shift, and redraw, on every step).
+ */
+export function bucketMeans(values: readonly number[], dropped: number, width: number): number[] {
+  if (width <= 0 || values.length === 0) return [];
+  let size = 1;
+  while (Math.floor((dropped + values.length - 1) / size) - Math.floor(dropped / size) + 1 > width) size *= 2;
+  const means: number[] = [];
+  let bucket = Math.floor(dropped / size);
+  let sum = 0;
+  let count = 0;
+  values.forEach((value, i) => {
+    const b = Math.floor((dropped + i) / size);
+    if (b !== bucket && count > 0) {
+      means.push(sum / count);
+      sum = 0;
+      count = 0;
+    }
+    bucket = b;
+    sum += value;
+    count++;
+  });
+  if (count > 0) means.push(sum / count);
+  return means;
+}
+
+/** A value range widened to round numbers (a fifth of a power of ten), so small drifts keep it. */
+export function niceDomain([lo, hi]: [number, number]): [number, number] {
+  const span = hi - lo;
+  if (!(span > 0) || !Number.isFinite(span)) return [lo, hi];
+  const step = 10 ** Math.floor(Math.log10(span)) / 5;
+  return [Math.floor(lo / step) * step, Math.ceil(hi / step) * step];
 }
 
 /** The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) at or above `value`. */
@@ -237,7 +269,7 @@ function speedLines(state: RunState, rows: number, width: number, glyphs: Glyphs
     head.push(run(`  median ${formatSpeed(slow.median)}`, 'dim'));
     if (slow.slow) head.push(run(`  ${glyphs === 'unicode' ? '▲' : '!'} ${slow.ratio.toFixed(1)}× slower than usual`, 'warn'));
   }
-  const line = sparkline(state.speed.history, width, {
+  const line = sparkline(bucketMeans(state.speed.history, state.speed.historyDropped, width), width, {
     glyphs,
     ...(slow ? { highlightAbove: slow.median * SLOW_RATIO } : {}),
   });

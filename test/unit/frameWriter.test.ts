@@ -20,9 +20,9 @@ const erase = (n: number) => `${'\x1b[2K\x1b[1A'.repeat(n - 1)}\x1b[2K\x1b[G`;
 
 describe('frame writer', () => {
   it('writes only the changed lines, by row, and clears lines a shorter frame no longer has', () => {
-    expect(frameDiff(['a', 'b', 'c'], ['a', 'B', 'c'])).toBe('\x1b[2;1HB\x1b[K');
-    expect(frameDiff(['a', 'b', 'c'], ['a'])).toBe('\x1b[2;1H\x1b[K\x1b[3;1H\x1b[K');
-    expect(frameDiff([], ['x', 'y'])).toBe('\x1b[1;1Hx\x1b[K\x1b[2;1Hy\x1b[K');
+    expect(frameDiff(['a', 'b', 'c'], ['a', 'B', 'c'])).toBe('\x1b[2;1H\x1b[2KB');
+    expect(frameDiff(['a', 'b', 'c'], ['a'])).toBe('\x1b[2;1H\x1b[2K\x1b[3;1H\x1b[2K');
+    expect(frameDiff([], ['x', 'y'])).toBe('\x1b[1;1H\x1b[2Kx\x1b[2;1H\x1b[2Ky');
     expect(frameLines('a\nb\n')).toEqual(['a', 'b']);
     expect(frameLines('')).toEqual([]);
   });
@@ -38,8 +38,8 @@ describe('frame writer', () => {
     writer.write('\x1b[?2026l');
     expect(terminal.written).toEqual([
       '\x1b[?25l',
-      '\x1b[1;1H\x1b[1mtitle\x1b[22m\x1b[K\x1b[2;1Hstep 1\x1b[K\x1b[3;1Hfooter\x1b[K',
-      '\x1b[2;1Hstep 2\x1b[K',
+      '\x1b[1;1H\x1b[2K\x1b[1mtitle\x1b[22m\x1b[2;1H\x1b[2Kstep 1\x1b[3;1H\x1b[2Kfooter',
+      '\x1b[2;1H\x1b[2Kstep 2',
       '\x1b[?2026h',
       '\x1b[?2026l',
     ]);
@@ -54,7 +54,7 @@ describe('frame writer', () => {
     terminal.emit('resize');
     writer.write(`${erase(3)}one\ntwo\n`);
     expect(resized).toBe(1);
-    expect(terminal.written.slice(1)).toEqual(['\x1b[H\x1b[2J', '\x1b[1;1Hone\x1b[K\x1b[2;1Htwo\x1b[K']);
+    expect(terminal.written.slice(1)).toEqual(['\x1b[H\x1b[2J', '\x1b[1;1H\x1b[2Kone\x1b[2;1H\x1b[2Ktwo']);
     writer.detach();
     expect(terminal.listenerCount('resize')).toBe(0);
   });
