@@ -101,8 +101,14 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   );
 
   const layout = computeLayout(size.cols, size.rows, { showLog: ui.showLog });
-  const view = useMemo(
-    () => (layout.kind === 'dashboard' ? buildViewModel({ run, ui, layout, now, target: options.target, glyphs: options.glyphs }) : null),
+  // The loss chart keeps its scale from frame to frame while the data fits it (fewer redrawn rows).
+  const lossYDomain = useRef<[number, number] | null>(null);
+  const view = useMemo(() => {
+    if (layout.kind !== 'dashboard') return null;
+    const model = buildViewModel({ run, ui, layout, now, target: options.target, glyphs: options.glyphs, previousLossYDomain: lossYDomain.current });
+    lossYDomain.current = model.lossYDomain;
+    return model;
+  },
     // The layout is a value; its size and toggles are what matter.
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [run, ui, now, size.cols, size.rows, options.target, options.glyphs],

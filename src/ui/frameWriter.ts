@@ -16,16 +16,83 @@ const ESC = '\x1b';
 // eslint-disable-next-line no-control-regex
 const ERASE_PREFIX = /^(?:\x1b\[2K(?:\x1b\[1A)?)+\x1b\[G/;
 
-/** The bytes that turn the screen's `previous` lines into `next` (rows counted from 1). Pure. */
-export function frameDiff(previous: readonly string[], next: readonly string[]): string {
+/**
+ * The bytes that turn the screen's `previous` lines into `next` (rows counted from 1). Pure.
+ * A changed line is rewritten from its first changed column when everything before that column is
+ * known to be one cell per character; otherwise whole. Lines ending before the last column are
+ * cleared to their end; a line that fills the width is not (xterm would lose its last cell).
+ */
+export function frameDiff(previous: readonly string[], next: readonly string[], columns = Infinity): string {
   let out = '';
   for (let i = 0; i < next.length; i++) {
-    // Clear first, then write: a line that fills the last column and is then cleared to its end
-    // loses that column on xterm-like terminals (the cursor waits on the last cell).
-    if (next[i] !== previous[i]) out += `${ESC}[${i + 1};1H${ESC}[2K${next[i]}`;
+    const line = next[i]!;
+    const old = previous[i];
+    if (line === old) continue;
+    const tail = old === undefined ? null : changedTail(old, line);
+    if (tail) {
+      // Reset first: the terminal may still hold the style a previous write left active.
+      out += `${ESC}[${i + 1};${tail.column + 1}H${ESC}[0m${tail.style}${tail.text}`;
+      if (tail.column + tail.width < columns) out += `${ESC}[K`;
+    } else {
+      out += `${ESC}[${i + 1};1H${ESC}[2K${line}`;
+    }
   }
   for (let i = next.length; i < previous.length; i++) out += `${ESC}[${i + 1};1H${ESC}[2K`;
   return out;
+}
+
+// eslint-disable-next-line no-control-regex
+const SGR_AT = /\x1b\[[0-9;]*m/y;
+
+/**
+ * Where `line` starts to differ from `old`: the screen column, the SGR state active there, and the
+ * rest of the line from there (with its width). Null when that cannot be known cheaply and safely
+ * (an escape other than SGR, or a character that might be two cells wide, before the change).
+ */
+function changedTail(old: string, line: string): { column: number; style: string; text: string; width: number } | null {
+  let column = 0;
+  let style = '';
+  let i = 0;
+  // Walk the common prefix by whole units: an SGR sequence or one character.
+  while (i < line.length) {
+    if (line.charCodeAt(i) === 27) {
+      SGR_AT.lastIndex = i;
+      const match = SGR_AT.exec(line);
+      if (!match) return null;
+      const sequence = match[0];
+      if (!old.startsWith(sequence, i)) break;
+      style = sequence === `${ESC}[0m` ? '' : style + sequence;
+      i += sequence.length;
+      continue;
+    }
+    const code = line.codePointAt(i)!;
+    const size = code > 0xffff ? 2 : 1;
+    if (old.codePointAt(i) !== code) break;
+    if (!isSingleCell(code)) return null;
+    column++;
+    i += size;
+  }
+  if (i >= line.length && line.length >= old.length) return null;
+  const text = line.slice(i);
+  let width = 0;
+  for (const char of text.replace(/\x1b\[[0-9;]*m/g, '')) {
+    const code = char.codePointAt(0)!;
+    if (!isSingleCell(code)) return null;
+    width++;
+  }
+  return { column, style, text, width };
+}
+
+/** Characters lora-top draws that every terminal shows one cell wide. */
+function isSingleCell(code: number): boolean {
+  return (
+    (code >= 0x20 && code < 0x7f) ||
+    (code >= 0xa0 && code < 0x300) ||
+    (code >= 0x2010 && code <= 0x2027) ||
+    (code >= 0x2190 && code <= 0x21ff) ||
+    (code >= 0x2500 && code <= 0x25ff) ||
+    (code >= 0x2800 && code <= 0x28ff)
+  );
 }
 
 /** Splits a frame as Ink writes it (lines joined by `\n`, perhaps one trailing `\n`). */
@@ -78,7 +145,7 @@ export class FrameWriter extends EventEmitter {
     // Cursor visibility and synchronized-output brackets (`ESC[?…`) are not frames.
     if (erase || (this.lines.length === 0 && !text.startsWith(`${ESC}[?`))) {
       const next = frameLines(erase ? text.slice(erase[0].length) : text);
-      out = frameDiff(this.lines, next);
+      out = frameDiff(this.lines, next, this.target.columns || Infinity);
       this.lines = next;
     }
     if (out.length === 0) {

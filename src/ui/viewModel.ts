@@ -33,6 +33,8 @@ export interface ViewModel {
   log: ViewLine[];
   help: ViewLine[];
   footer: ViewLine;
+  /** The loss chart's value range, to hand back as `previousLossYDomain` next time. */
+  lossYDomain: [number, number] | null;
 }
 
 export interface ViewInput {
@@ -42,6 +44,8 @@ export interface ViewInput {
   now: number;
   target: number;
   glyphs: Glyphs;
+  /** The range the loss chart used last frame: kept while the data still fits it well. */
+  previousLossYDomain?: [number, number] | null;
 }
 
 const STATUS_WORD: Record<RunStatus, string> = {
@@ -87,16 +91,18 @@ export function buildViewModel(input: ViewInput): ViewModel {
   const ctx: KeyContext = { run: state, ui };
   const side = layout.twoColumns ? layout.sideWidth : layout.cols;
   const fit = (lines: ViewLine[], width: number) => lines.map((line) => fitLine(line, width, glyphs));
+  const loss = lossLines(state, ui, layout.rows.loss, layout.mainWidth, glyphs, target, input.previousLossYDomain ?? null);
   return {
     header: fit(headerLines(state, now, layout.cols), layout.cols),
     progress: fit(progressLines(state, eta, now, layout.cols, glyphs), layout.cols),
-    loss: fit(lossLines(state, ui, layout.rows.loss, layout.mainWidth, glyphs, target), layout.mainWidth),
+    loss: fit(loss.lines, layout.mainWidth),
     speed: fit(speedLines(state, layout.rows.speed, layout.cols, glyphs), layout.cols),
     gpu: fit(gpuLines(layout.rows.gpu, side, glyphs), side),
     samples: fit(samplesLines(state, layout.rows.samples, side, now, glyphs), side),
     log: fit(logLines(state, layout.rows.log, layout.cols, glyphs), layout.cols),
     help: fit(helpLines(ctx, layout.cols, glyphs), layout.cols),
     footer: fitLine(footerLine(ctx, now, layout.cols), layout.cols, glyphs),
+    lossYDomain: loss.yDomain,
   };
 }
 
@@ -188,8 +194,16 @@ function progressLines(state: RunState, eta: Eta, now: number, width: number, gl
   return [bar, labels, fitItems(items, width, ' · ')];
 }
 
-function lossLines(state: RunState, ui: UiState, rows: number, width: number, glyphs: Glyphs, target: number): ViewLine[] {
-  if (rows <= 0) return [];
+function lossLines(
+  state: RunState,
+  ui: UiState,
+  rows: number,
+  width: number,
+  glyphs: Glyphs,
+  target: number,
+  previousY: [number, number] | null,
+): { lines: ViewLine[]; yDomain: [number, number] | null } {
+  if (rows <= 0) return { lines: [], yDomain: null };
   const points = state.lossHistory.points;
   const min = minimumLoss(state);
   const smoothed = ui.smoothing === 0.9 ? points : resmooth(points, ui.smoothing);
@@ -201,7 +215,7 @@ function lossLines(state: RunState, ui: UiState, rows: number, width: number, gl
   const lines: ViewLine[] = [title('Loss', width, glyphs, head)];
   if (points.length < 2) {
     lines.push([run(points.length === 0 ? 'no loss reported yet' : 'waiting for more steps…', 'dim')]);
-    return lines.slice(0, rows);
+    return { lines: lines.slice(0, rows), yDomain: null };
   }
   const markers: ChartMarker[] = state.checkpoints.filter((c) => c.step !== null).map((c) => ({ x: c.step!, style: 'marker' }));
   const first = points[0]!.step;
@@ -211,10 +225,11 @@ function lossLines(state: RunState, ui: UiState, rows: number, width: number, gl
   const smooth = ui.smoothing > 0 ? smoothed.map((p) => ({ x: p.step, y: p.smoothed })) : undefined;
   // The steps so far fill most of the width, and both scales move on in round steps (so the chart
   // is not redrawn whole on every step): the trend matters more than the share of the run done.
-  const xDomain: [number, number] = [first, Math.min(Math.max(last, state.totalSteps ?? last), roundUp(last))];
-  const yDomain = niceDomain(chartYDomain([{ points: raw, style: 'raw' }, ...(smooth ? [{ points: smooth, style: 'smooth' as const }] : [])], { xDomain }));
+  const xDomain: [number, number] = [first, Math.min(Math.max(last, state.totalSteps ?? last), Math.max(100, roundUp(last)))];
+  const fresh = niceDomain(chartYDomain([{ points: raw, style: 'raw' }, ...(smooth ? [{ points: smooth, style: 'smooth' as const }] : [])], { xDomain }));
+  const yDomain = keepDomain(previousY, fresh);
   const chart = renderLossChart({ width, height: rows - 1, raw, smooth, markers, glyphs, xDomain, yDomain });
-  return [...lines, ...chart];
+  return { lines: [...lines, ...chart], yDomain };
 }
 
 /**
@@ -243,6 +258,14 @@ export function bucketMeans(values: readonly number[], dropped: number, width: n
   });
   if (count > 0) means.push(sum / count);
   return means;
+}
+
+/** The previous range while the new one fits inside it and fills at least half of it; else the new one. */
+export function keepDomain(previous: [number, number] | null, next: [number, number]): [number, number] {
+  if (!previous) return next;
+  const fits = next[0] >= previous[0] && next[1] <= previous[1];
+  const fills = next[1] - next[0] >= 0.5 * (previous[1] - previous[0]);
+  return fits && fills ? previous : next;
 }
 
 /** A value range widened to round numbers (a fifth of a power of ten), so small drifts keep it. */

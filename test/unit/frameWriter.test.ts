@@ -19,10 +19,18 @@ class FakeTerminal extends EventEmitter {
 const erase = (n: number) => `${'\x1b[2K\x1b[1A'.repeat(n - 1)}\x1b[2K\x1b[G`;
 
 describe('frame writer', () => {
-  it('writes only the changed lines, by row, and clears lines a shorter frame no longer has', () => {
-    expect(frameDiff(['a', 'b', 'c'], ['a', 'B', 'c'])).toBe('\x1b[2;1H\x1b[2KB');
+  it('writes only the changed lines, from their first changed column, and clears rows a shorter frame no longer has', () => {
+    expect(frameDiff(['a', 'b', 'c'], ['a', 'B', 'c'])).toBe('\x1b[2;1H\x1b[0mB\x1b[K');
     expect(frameDiff(['a', 'b', 'c'], ['a'])).toBe('\x1b[2;1H\x1b[2K\x1b[3;1H\x1b[2K');
     expect(frameDiff([], ['x', 'y'])).toBe('\x1b[1;1H\x1b[2Kx\x1b[2;1H\x1b[2Ky');
+    // The style active at the change is set again; a shorter line is cleared to its end.
+    expect(frameDiff(['step \x1b[1m120\x1b[0m/3000'], ['step \x1b[1m121\x1b[0m/3000'])).toBe('\x1b[1;8H\x1b[0m\x1b[1m1\x1b[0m/3000\x1b[K');
+    expect(frameDiff(['ETA 10m05s'], ['ETA 9m59s'])).toBe('\x1b[1;5H\x1b[0m9m59s\x1b[K');
+    // A line that now fills the last column is not cleared after it (xterm would lose that cell).
+    expect(frameDiff(['ab'], ['ac'], 2)).toBe('\x1b[1;2H\x1b[0mc');
+    // Before a character that may be two cells wide the column is unknown: the line is rewritten whole.
+    expect(frameDiff(['名前 1'], ['名前 2'])).toBe('\x1b[1;1H\x1b[2K名前 2');
+    expect(frameDiff(['⣿⡇ 1'], ['⣿⡇ 2'])).toBe('\x1b[1;4H\x1b[0m2\x1b[K');
     expect(frameLines('a\nb\n')).toEqual(['a', 'b']);
     expect(frameLines('')).toEqual([]);
   });
@@ -39,7 +47,7 @@ describe('frame writer', () => {
     expect(terminal.written).toEqual([
       '\x1b[?25l',
       '\x1b[1;1H\x1b[2K\x1b[1mtitle\x1b[22m\x1b[2;1H\x1b[2Kstep 1\x1b[3;1H\x1b[2Kfooter',
-      '\x1b[2;1H\x1b[2Kstep 2',
+      '\x1b[2;6H\x1b[0m2\x1b[K',
       '\x1b[?2026h',
       '\x1b[?2026l',
     ]);
