@@ -141,6 +141,8 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
         onError: (error) => options.onWarning?.(`standard input: ${error.message}`),
       });
     } else {
+      // fs.watch brings each write at once on local disks; the poll is the fallback for network and
+      // container mounts, where a quarter second is still prompt for a step that takes seconds.
       follower = followFile(location.logPath, {
         onText,
         onReset: () => {
@@ -149,7 +151,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
           apply([{ at: Date.now(), event: { type: 'logReset' } }]);
         },
         onError: (error) => options.onWarning?.(`${location.logPath}: ${error.message}`),
-      });
+      }, { pollMs: 250 });
     }
   });
 
