@@ -15,23 +15,19 @@
 // Pure apart from the import: returns the text and what a correct reading ends with.
 
 import { pyFormatExp, TqdmRegistry, TqdmWriter } from '../../dist/demo/tqdmFormat.js';
+import { buildDemoConfig, DEMO_PROMPTS as PROMPTS, DEMO_RESOLUTIONS, DEMO_TRIGGER, gaussian, mulberry32 } from '../../dist/demo/demoConfig.js';
 
 /** Bump when the output changes: cached logs made by another version are made again. */
 export const GENERATOR_VERSION = 2;
 
 const NAME = 'flux_lora_p3r5on_v2';
-const TRIGGER = 'p3r5on';
+const TRIGGER = DEMO_TRIGGER;
 const ROOT = '/workspace/ai-toolkit';
 const FOLDER = `${ROOT}/output/${NAME}`;
 const DATASET = `${ROOT}/datasets/${TRIGGER}`;
-const RESOLUTIONS = [512, 768, 1024];
+const RESOLUTIONS = DEMO_RESOLUTIONS;
 const IMAGES = 24;
 const RULE = '#############################################';
-const PROMPTS = [
-  '[trigger] holding a sign that says \'I LOVE PROMPTS!\'',
-  'woman with red hair, playing chess at the park, bomb going off in the background',
-  'a bear building a log cabin in the snow covered mountains',
-];
 const SAVE_EVERY = 250;
 const SAMPLE_EVERY = 250;
 const KEEP = 4;
@@ -42,66 +38,16 @@ const START_EPOCH_S = 1_754_000_000;
 
 const pad9 = (n) => String(n).padStart(9, '0');
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand) {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
-
 function processConfig(totalSteps) {
-  return {
-    type: 'sd_trainer',
-    training_folder: `${ROOT}/output`,
-    device: 'cuda:0',
-    trigger_word: TRIGGER,
-    network: { type: 'lora', linear: 16, linear_alpha: 16 },
-    save: { dtype: 'float16', save_every: SAVE_EVERY, max_step_saves_to_keep: KEEP, push_to_hub: false },
-    datasets: [
-      {
-        folder_path: DATASET,
-        caption_ext: 'txt',
-        caption_dropout_rate: 0.05,
-        shuffle_tokens: false,
-        cache_latents_to_disk: true,
-        resolution: RESOLUTIONS,
-      },
-    ],
-    train: {
-      batch_size: 1,
-      steps: totalSteps,
-      gradient_accumulation_steps: 1,
-      train_unet: true,
-      train_text_encoder: false,
-      gradient_checkpointing: true,
-      noise_scheduler: 'flowmatch',
-      optimizer: 'adamw8bit',
-      lr: LR,
-      dtype: 'bf16',
-    },
-    model: { name_or_path: 'black-forest-labs/FLUX.1-dev', is_flux: true, quantize: true },
-    sample: {
-      sampler: 'flowmatch',
-      sample_every: SAMPLE_EVERY,
-      width: 1024,
-      height: 1024,
-      prompts: PROMPTS,
-      neg: '',
-      seed: 42,
-      walk_seed: true,
-      guidance_scale: 4,
-      sample_steps: 20,
-    },
-  };
+  return buildDemoConfig({
+    name: NAME,
+    trainingFolder: `${ROOT}/output`,
+    datasetPath: DATASET,
+    steps: totalSteps,
+    saveEvery: SAVE_EVERY,
+    keep: KEEP,
+    sampleEvery: SAMPLE_EVERY,
+  }).processConfig;
 }
 
 /**

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { stringify as yamlStringify } from 'yaml';
 import { pyFormatExp, TqdmRegistry, TqdmWriter, type TqdmWriterOptions } from './tqdmFormat.js';
+import { buildDemoConfig as buildConfig, DEMO_PROMPTS as PROMPTS, DEMO_RESOLUTIONS as RESOLUTIONS, DEMO_TRIGGER as TRIGGER, gaussian, mulberry32 } from './demoConfig.js';
 
 export interface DemoRunOptions {
   /** Working directory: the run goes to `<dir>/output/<name>/`. */
@@ -52,36 +53,13 @@ export interface DemoRun {
 }
 
 const DEFAULT_NAME = 'demo_flux_lora';
-const TRIGGER = 'p3r5on';
-const RESOLUTIONS = [512, 768, 1024] as const;
 const IMAGES_PER_DATASET = 12;
 const SAMPLE_SIZE = 256;
 const RULE = '#############################################';
-const PROMPTS = [
-  '[trigger] holding a sign that says \'I LOVE PROMPTS!\'',
-  'woman with red hair, playing chess at the park, bomb going off in the background',
-  'a bear building a log cabin in the snow covered mountains',
-];
 
 // ---------------------------------------------------------------------------
 // small deterministic helpers
 // ---------------------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
 
 const pad9 = (n: number): string => String(n).padStart(9, '0');
 
@@ -104,57 +82,6 @@ class Stopped extends Error {
 // config
 // ---------------------------------------------------------------------------
 
-function buildConfig(o: { name: string; trainingFolder: string; datasetPath: string; steps: number; saveEvery: number; keep: number; sampleEvery: number }) {
-  const processConfig = {
-    type: 'sd_trainer',
-    training_folder: o.trainingFolder,
-    device: 'cuda:0',
-    trigger_word: TRIGGER,
-    network: { type: 'lora', linear: 16, linear_alpha: 16 },
-    save: { dtype: 'float16', save_every: o.saveEvery, max_step_saves_to_keep: o.keep, push_to_hub: false },
-    datasets: [
-      {
-        folder_path: o.datasetPath,
-        caption_ext: 'txt',
-        caption_dropout_rate: 0.05,
-        shuffle_tokens: false,
-        cache_latents_to_disk: true,
-        resolution: [...RESOLUTIONS],
-      },
-    ],
-    train: {
-      batch_size: 1,
-      steps: o.steps,
-      gradient_accumulation_steps: 1,
-      train_unet: true,
-      train_text_encoder: false,
-      gradient_checkpointing: true,
-      noise_scheduler: 'flowmatch',
-      optimizer: 'adamw8bit',
-      lr: 0.0001,
-      dtype: 'bf16',
-    },
-    model: { name_or_path: 'black-forest-labs/FLUX.1-dev', is_flux: true, quantize: true },
-    sample: {
-      sampler: 'flowmatch',
-      sample_every: o.sampleEvery,
-      width: 1024,
-      height: 1024,
-      prompts: PROMPTS,
-      neg: '',
-      seed: 42,
-      walk_seed: true,
-      guidance_scale: 4,
-      sample_steps: 20,
-    },
-  };
-  const raw = {
-    job: 'extension',
-    config: { name: o.name, process: [processConfig] },
-    meta: { name: o.name, version: '1.0' },
-  };
-  return { raw, processConfig };
-}
 
 // ---------------------------------------------------------------------------
 // files a run leaves behind

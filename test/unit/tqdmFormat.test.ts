@@ -12,6 +12,7 @@ import {
   type FormatMeterOptions,
   type TqdmWriterOptions,
 } from '../../src/demo/tqdmFormat.js';
+import { mulberry32 } from '../../src/demo/demoConfig.js';
 
 // ---------------------------------------------------------------------------
 // The oracle: Debian's real tqdm under /usr/bin/python3
@@ -35,17 +36,7 @@ function askOracle<T>(request: unknown): OracleAnswer<T> {
   return JSON.parse(res.stdout) as OracleAnswer<T>;
 }
 
-// deterministic PRNG (mulberry32)
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 // ---------------------------------------------------------------------------
 // Pure helpers, without the oracle
