@@ -22,6 +22,7 @@ what each bar copies into `self._time` at construction):
 """
 import gc
 import json
+import os
 import sys
 
 import tqdm as tqdm_module
@@ -54,39 +55,9 @@ class Recorder(object):
         pass
 
 
-class PausableBar(tqdm):
-    """Same observable behaviour as ai-toolkit's ToolkitProgressBar.
-
-    While paused, update() does nothing; on resume the start time moves forward
-    by the length of the pause (so elapsed leaves it out) and the last print
-    time becomes "now".
-    """
-
-    def __init__(self, *args, **kwargs):
-        if 'smoothing' not in kwargs:
-            kwargs['smoothing'] = 0.7
-        super(PausableBar, self).__init__(*args, **kwargs)
-        self.paused = False
-        self.paused_at = self._time()
-
-    def pause(self):
-        if self.paused:
-            return
-        self.paused = True
-        self.paused_at = self._time()
-
-    def unpause(self):
-        if not self.paused:
-            return
-        self.paused = False
-        now = self._time()
-        self.start_t = self.start_t + (now - self.paused_at)
-        self.last_print_t = now
-
-    def update(self, n=1):
-        if self.paused:
-            return None
-        return super(PausableBar, self).update(n)
+# ai-toolkit's pausable bar, the same one the simulated trainer uses.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
+from toolkit_bar import ToolkitProgressBar as PausableBar  # noqa: E402
 
 
 def format_meter_cases(cases):

@@ -51,6 +51,9 @@ import time
 from collections import OrderedDict, deque
 
 from tqdm import tqdm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from toolkit_bar import ToolkitProgressBar  # noqa: E402
 from PIL import Image, ImageDraw
 
 # Filled in by main() from the command line.
@@ -107,43 +110,17 @@ def cuda_oom_message():
 # ---------------------------------------------------------------------------
 
 
-class ToolkitProgressBar(tqdm):
-    """tqdm that can be frozen while saving/sampling.
-
-    While paused, update() is ignored. Unpausing shifts start_t forward by the
-    paused time (so elapsed leaves it out) and resets last_print_t. Nothing is
-    printed by pause/unpause themselves.
-    """
+class SimProgressBar(ToolkitProgressBar):
+    """The training bar with the simulator's options: smoothing, --old-bar, --ascii."""
 
     def __init__(self, *args, **kwargs):
         if SIM.smoothing is not None:
             kwargs.setdefault("smoothing", SIM.smoothing)
-        elif not SIM.old_bar:
-            kwargs.setdefault("smoothing", 0.7)  # HEAD; older versions used tqdm's 0.3
+        elif SIM.old_bar:
+            kwargs.setdefault("smoothing", 0.3)  # tqdm's default, before 2026-08-21
         if SIM.ascii:
             kwargs["ascii"] = True
         super().__init__(*args, **kwargs)
-        self.paused = False
-        self.paused_at = self._time()
-
-    def pause(self):
-        if self.paused:
-            return
-        self.paused = True
-        self.paused_at = self._time()
-
-    def unpause(self):
-        if not self.paused:
-            return
-        self.paused = False
-        now = self._time()
-        self.start_t += now - self.paused_at
-        self.last_print_t = now
-
-    def update(self, *args, **kwargs):
-        if self.paused:
-            return None
-        return super().update(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------
@@ -1131,7 +1108,7 @@ class SimTrainer:
             print_acc("Generating baseline samples before training")
             self.sample(self.step_num)
 
-        self.progress_bar = ToolkitProgressBar(
+        self.progress_bar = SimProgressBar(
             total=self.steps,
             desc=self.job.name,
             leave=True,
