@@ -4,11 +4,8 @@ import { SegmentSplitter } from './segmentSplitter.js';
 import { stripControlSequences } from './sanitize.js';
 
 type LineEvent = Extract<LogEvent, { type: 'line' }>;
-/** A line for the log view, kept raw until it is known to be among the last ones shown. */
-interface RawLine {
-  text: string;
-  bar: string | null;
-}
+/** How many raw lines a read-back batch keeps for the log view (bars collapse, so more than shown). */
+const RING = 4 * MAX_RECENT_LINES;
 
 /** Lines longer than this are cut for the log view. */
 const MAX_SHOWN_LINE = 500;
@@ -49,35 +46,39 @@ export class LogReader {
   private readonly parser = new LogParser();
   private reportedTail: string | null = null;
   /** A backfilled bar state held back until the next segment shows whether it was redrawn. */
-  private held: { text: string; key: string } | null = null;
+  private heldText: string | null = null;
+  private heldKey: string | null = null;
+  /** While reading back: the newest lines for the log view, in a ring (no object per line). */
+  private readonly ringText: string[] = new Array<string>(RING);
+  private readonly ringBar: Array<string | null> = new Array<string | null>(RING);
+  private ringNext = 0;
+  private ringSize = 0;
 
   /** `live` is false for text read back from a log that was already written. */
   push(text: string, at: number, live = true): StampedEvent[] {
     const out: StampedEvent[] = [];
-    const lines: RawLine[] | null = live ? null : [];
     for (const segment of this.splitter.push(text)) {
       if (!live && segment.final) {
         const key = barStateKey(segment.text);
-        if (this.held && key !== this.held.key) this.releaseHeld(at, out, lines);
+        if (this.heldText !== null && key !== this.heldKey) this.releaseHeld(at, out, live);
         if (key !== null) {
-          this.held = { text: segment.text, key };
+          this.heldText = segment.text;
+          this.heldKey = key;
           continue;
         }
       } else {
-        this.releaseHeld(at, out, lines);
+        this.releaseHeld(at, out, live);
       }
-      this.read(segment.text, segment.final, at, out, lines);
+      this.read(segment.text, segment.final, at, out, live);
     }
-    if (live) return out;
-    for (const stamped of out) stamped.live = false;
-    for (const line of collapseTail(lines!)) out.push({ at, event: line, live: false });
+    if (!live) this.flushRing(at, out);
     return out;
   }
 
   end(at: number): StampedEvent[] {
     const out: StampedEvent[] = [];
-    this.releaseHeld(at, out, null);
-    for (const segment of this.splitter.end()) this.read(segment.text, true, at, out, null);
+    this.releaseHeld(at, out, true);
+    for (const segment of this.splitter.end()) this.read(segment.text, true, at, out, true);
     for (const event of this.parser.end()) out.push({ at, event });
     return out;
   }
@@ -87,30 +88,52 @@ export class LogReader {
     this.splitter.reset();
     this.parser.end();
     this.reportedTail = null;
-    this.held = null;
+    this.heldText = null;
+    this.heldKey = null;
+    this.ringSize = 0;
   }
 
-  private releaseHeld(at: number, out: StampedEvent[], lines: RawLine[] | null): void {
-    if (!this.held) return;
-    const text = this.held.text;
-    this.held = null;
-    this.read(text, true, at, out, lines);
+  private releaseHeld(at: number, out: StampedEvent[], live: boolean): void {
+    const text = this.heldText;
+    if (text === null) return;
+    this.heldText = null;
+    this.heldKey = null;
+    this.read(text, true, at, out, live);
   }
 
-  private read(text: string, final: boolean, at: number, out: StampedEvent[], lines: RawLine[] | null): void {
-    const emitLine = (raw: string, bar: string | null) => {
-      if (lines) {
-        lines.push({ text: raw, bar });
-        return;
-      }
+  private emitLine(raw: string, bar: string | null, at: number, out: StampedEvent[], live: boolean): void {
+    if (live) {
       const line = lineEvent(raw, bar);
       if (line.text.length > 0) out.push({ at, event: line });
-    };
+      return;
+    }
+    this.ringText[this.ringNext] = raw;
+    this.ringBar[this.ringNext] = bar;
+    this.ringNext = (this.ringNext + 1) % RING;
+    if (this.ringSize < RING) this.ringSize++;
+  }
+
+  /** The last lines of a read-back batch, each bar collapsed to its newest state, as events. */
+  private flushRing(at: number, out: StampedEvent[]): void {
+    const kept: LineEvent[] = [];
+    for (let k = 1; k <= this.ringSize && kept.length <= MAX_RECENT_LINES; k++) {
+      const i = (this.ringNext - k + RING) % RING;
+      const bar = this.ringBar[i]!;
+      const newer = kept[kept.length - 1];
+      if (newer && bar !== null && newer.bar === bar) continue;
+      const line = lineEvent(this.ringText[i]!, bar);
+      if (line.text.length > 0) kept.push(line);
+    }
+    for (let k = kept.length - 1; k >= 0; k--) out.push({ at, event: kept[k]!, live: false });
+    this.ringSize = 0;
+  }
+
+  private read(text: string, final: boolean, at: number, out: StampedEvent[], live: boolean): void {
     if (!final) {
       this.reportedTail = text;
       for (const event of this.parser.parse(text, false)) {
-        out.push({ at, event });
-        if (event.type === 'bar') emitLine(text, event.bar.desc ?? '');
+        out.push(live ? { at, event } : { at, event, live });
+        if (event.type === 'bar') this.emitLine(text, event.bar.desc ?? '', at, out, live);
       }
       return;
     }
@@ -121,21 +144,8 @@ export class LogReader {
       if (event.type === 'bar') bar = event.bar.desc ?? '';
       // The bar state was reported while it was the tail; its line-level meaning was not.
       if (alreadyReported && event.type === 'bar') continue;
-      out.push({ at, event });
+      out.push(live ? { at, event } : { at, event, live });
     }
-    if (!alreadyReported || bar === null) emitLine(text, bar);
+    if (!alreadyReported || bar === null) this.emitLine(text, bar, at, out, live);
   }
-}
-
-/** The last lines a log view can show, with each bar's successive states already collapsed. */
-function collapseTail(lines: RawLine[]): LineEvent[] {
-  const kept: LineEvent[] = [];
-  for (let i = lines.length - 1; i >= 0 && kept.length <= MAX_RECENT_LINES; i--) {
-    const raw = lines[i]!;
-    const newer = kept[kept.length - 1];
-    if (newer && raw.bar !== null && newer.bar === raw.bar) continue;
-    const line = lineEvent(raw.text, raw.bar);
-    if (line.text.length > 0) kept.push(line);
-  }
-  return kept.reverse();
 }
