@@ -5,6 +5,7 @@ import { checkpointJobName } from '../parse/checkpointName.js';
 import { postfixNumber } from '../parse/tqdmBar.js';
 import { copyLossHistory, emptyLossHistory, recordLoss } from './lossHistory.js';
 import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
+import { applyGpuEvent, copyGpu } from './gpuState.js';
 import { addBarSample, copySpeed, notePause, printedSecondsPerStep } from './speed.js';
 import { isFinished, MAX_RECENT_LINES, type RunState, type StampedRunEvent } from './runState.js';
 
@@ -21,6 +22,7 @@ export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): 
     speed: copySpeed(state.speed),
     pauses: copyPauses(state.pauses),
     recentLines: [...state.recentLines],
+    gpu: copyGpu(state.gpu),
   };
   for (const { at, event, live } of events) applyEvent(draft, event, at, live !== false);
   if (draft.recentLines.length > MAX_RECENT_LINES) draft.recentLines.splice(0, draft.recentLines.length - MAX_RECENT_LINES);
@@ -263,6 +265,15 @@ function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: nu
     }
     case 'logReset':
       newSession(d);
+      return;
+    case 'gpuReadings':
+    case 'gpuProcesses':
+    case 'gpuProblem':
+    case 'gpuRecovered':
+    case 'hostReading':
+    case 'trainerProcess':
+    case 'gpuRequested':
+      applyGpuEvent(d.gpu, event, at);
       return;
     case 'inputEnded':
       d.inputEnded = true;

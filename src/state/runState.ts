@@ -3,6 +3,7 @@ import type { RunConfig } from '../parse/runConfig.js';
 import { emptyLossHistory, type LossHistory } from './lossHistory.js';
 import { initialSpeed, type SpeedState } from './speed.js';
 import { initialPauses, type PauseState } from './pauses.js';
+import { initialGpu, type GpuEvent, type GpuState } from './gpuState.js';
 
 export type RunStatus = 'starting' | 'preparing' | 'sampling' | 'training' | 'saving' | 'stopped' | 'failed' | 'completed';
 
@@ -43,7 +44,7 @@ export type FolderEvent =
   /** The input ended (stdin closed, or a one-shot read finished). */
   | { type: 'inputEnded' };
 
-export type RunEvent = LogEvent | FolderEvent;
+export type RunEvent = LogEvent | FolderEvent | GpuEvent;
 
 export interface StampedRunEvent {
   at: number;
@@ -99,6 +100,8 @@ export interface RunState {
   lossFromDbUntil: number | null;
   /** The last lines of the log, newest last, with each bar's redraws collapsed into its newest state. */
   recentLines: LogLine[];
+  /** GPUs and host, from nvidia-smi and systeminformation. */
+  gpu: GpuState;
 }
 
 export interface LogLine {
@@ -146,6 +149,7 @@ export function initialRunState(): RunState {
     errorFatal: false,
     lossFromDbUntil: null,
     recentLines: [],
+    gpu: initialGpu(),
   };
 }
 

@@ -82,9 +82,9 @@ export function computeLayout(cols: number, rows: number, options: LayoutOptions
   const budget = r - 1 - header - progress - footer;
   const twoColumns = c >= TWO_COLUMN_COLS;
 
-  const wants: Want[] = [{ id: 'loss', min: 6, max: twoColumns ? 22 : 16 }, { id: 'speed', min: 2, max: 2 }];
+  const wants: Want[] = [{ id: 'loss', min: 6, max: twoColumns ? 22 : 16 }, { id: 'speed', min: 2, max: 3 }];
   if (options.showLog) wants.push({ id: 'log', min: 4, max: 12 });
-  if (!twoColumns) wants.push({ id: 'gpu', min: 3, max: 4 }, { id: 'samples', min: 4, max: 8 });
+  if (!twoColumns) wants.push({ id: 'gpu', min: 3, max: 7 }, { id: 'samples', min: 4, max: 8 });
   const given = allocate(budget, wants);
   let loss = given.loss ?? 0;
   // Whatever is still free goes to the chart.
@@ -97,7 +97,7 @@ export function computeLayout(cols: number, rows: number, options: LayoutOptions
   if (twoColumns) {
     sideWidth = Math.max(36, Math.min(52, Math.round(c * 0.34)));
     // The side column is as tall as the chart beside it.
-    gpu = Math.min(5, loss);
+    gpu = Math.min(8, loss);
     samples = loss - gpu >= 3 ? loss - gpu : 0;
   }
   const mainWidth = twoColumns ? c - sideWidth - 1 : c;

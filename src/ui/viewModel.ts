@@ -3,6 +3,8 @@ import { minimumLoss, sessionElapsed, slowdown, upcoming, SLOW_RATIO } from '../
 import { resmooth } from '../state/lossHistory.js';
 import type { RunState, RunStatus } from '../state/runState.js';
 import { isFinished } from '../state/runState.js';
+import { selectedReading, type GpuPoint, type GpuState } from '../state/gpuState.js';
+import type { GpuReading } from '../parse/gpuTypes.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { baseName } from '../parse/checkpointName.js';
 import { formatBytes, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
@@ -97,7 +99,7 @@ export function buildViewModel(input: ViewInput): ViewModel {
     progress: fit(progressLines(state, eta, now, layout.cols, glyphs), layout.cols),
     loss: fit(loss.lines, layout.mainWidth),
     speed: fit(speedLines(state, layout.rows.speed, layout.cols, glyphs), layout.cols),
-    gpu: fit(gpuLines(layout.rows.gpu, side, glyphs), side),
+    gpu: fit(gpuLines(state, layout.rows.gpu, side, glyphs), side),
     samples: fit(samplesLines(state, layout.rows.samples, side, now, glyphs), side),
     log: fit(logLines(state, layout.rows.log, layout.cols, glyphs), layout.cols),
     help: fit(helpLines(ctx, layout.cols, glyphs), layout.cols),
@@ -296,12 +298,93 @@ function speedLines(state: RunState, rows: number, width: number, glyphs: Glyphs
     glyphs,
     ...(slow ? { highlightAbove: slow.median * SLOW_RATIO } : {}),
   });
-  return [title('Speed (s/step)', width, glyphs, head), line].slice(0, rows);
+  const lines: ViewLine[] = [title('Speed (s/step)', width, glyphs, head), line];
+  // Right under the speed: power, SM clock and temperature, so that throttling shows at a glance.
+  const history = state.gpu.history;
+  if (history.length > 1) {
+    const part = Math.max(4, Math.floor((width - 21) / 3));
+    const series = (pick: (p: GpuPoint) => number | null) => sparkline(history.map((p) => pick(p) ?? NaN), part, { glyphs, style: slow?.slow ? 'warn' : null });
+    lines.push([run('power ', 'dim'), ...series((p) => p.powerW), run(' clock ', 'dim'), ...series((p) => p.clockMHz), run(' temp ', 'dim'), ...series((p) => p.temperatureC)]);
+  }
+  return lines.slice(0, rows);
 }
 
-function gpuLines(rows: number, width: number, glyphs: Glyphs): ViewLine[] {
+const MIB_PER_GIB = 1024;
+
+function gib(mib: number | null): string {
+  return mib === null ? '?' : (mib / MIB_PER_GIB).toFixed(1);
+}
+
+function gpuLines(state: RunState, rows: number, width: number, glyphs: Glyphs): ViewLine[] {
   if (rows <= 0) return [];
-  return [title('GPU', width, glyphs), [run('VRAM, utilisation, temperature and power: not shown yet', 'dim')]].slice(0, rows);
+  const gpu = state.gpu;
+  const reading = selectedReading(gpu);
+  const head: ViewRun[] = reading ? [run(`${reading.index} ${clean(reading.name)}`, 'dim')] : [];
+  const lines: ViewLine[] = [title('GPU', width, glyphs, head)];
+  if (gpu.problem && (gpu.problem.kind !== 'stalled' || !reading)) {
+    lines.push([run(clean(gpu.problem.message), gpu.problem.kind === 'missing' ? 'dim' : 'warn')]);
+  } else if (!reading) {
+    lines.push([run('waiting for nvidia-smi…', 'dim')]);
+  } else {
+    if (gpu.problem?.kind === 'stalled') lines.push([run(clean(gpu.problem.message), 'warn')]);
+    lines.push(vramLine(gpu, reading, width, glyphs));
+    const figures: ViewRun[][] = [];
+    if (reading.utilizationPercent !== null) figures.push([run('util ', 'dim'), run(`${reading.utilizationPercent}%`, 'value')]);
+    if (reading.temperatureC !== null) figures.push([run(`${reading.temperatureC}°C`, reading.temperatureC >= 85 ? 'warn' : 'value')]);
+    if (reading.powerW !== null) {
+      figures.push([run(`${Math.round(reading.powerW)}`, 'value'), run(reading.powerLimitW !== null ? `/${Math.round(reading.powerLimitW)} W` : ' W', 'dim')]);
+    }
+    if (reading.clockMHz !== null) figures.push([run(`${reading.clockMHz} MHz`, 'value')]);
+    lines.push(fitItems(figures, width, ' · '));
+    const memory = gpu.history.map((p) => p.memoryUsedMiB ?? NaN);
+    const spark = sparkline(memory, Math.max(0, width - 6), { glyphs, min: 0, max: reading.memoryTotalMiB ?? undefined });
+    lines.push([run('VRAM ', 'dim'), ...spark]);
+    lines.push(trainerLine(gpu, width));
+    const host = gpu.host;
+    if (host) {
+      const gibBytes = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
+      const items: ViewRun[][] = [[run('RAM ', 'dim'), run(`${gibBytes(host.memUsedBytes)}/${gibBytes(host.memTotalBytes)} GiB`, 'value')]];
+      if (host.swapTotalBytes > 0) items.push([run('swap ', 'dim'), run(`${gibBytes(host.swapUsedBytes)}/${gibBytes(host.swapTotalBytes)} GiB`, host.swapUsedBytes > 0.5 * host.swapTotalBytes ? 'warn' : 'value')]);
+      if (host.cpuPercent !== null) items.push([run('CPU ', 'dim'), run(`${Math.round(host.cpuPercent)}%`, 'value')]);
+      lines.push(fitItems(items, width, ' · '));
+    }
+    for (const other of gpu.gpus.filter((g) => g.index !== reading.index)) {
+      lines.push(fitItems([[run(`GPU ${other.index} `, 'dim'), run(`${gib(other.memoryUsedMiB)}/${gib(other.memoryTotalMiB)} GiB`, 'value')], [run(other.utilizationPercent !== null ? `${other.utilizationPercent}%` : '', 'dim')], [run(clean(other.name), 'dim')]], width, '  '));
+    }
+  }
+  return lines.slice(0, rows);
+}
+
+function vramLine(gpu: GpuState, reading: GpuReading, width: number, glyphs: Glyphs): ViewLine {
+  const used = reading.memoryUsedMiB;
+  const total = reading.memoryTotalMiB;
+  if (used === null || total === null || !(total > 0)) return [run('VRAM ', 'dim'), run(`${gib(used)}/${gib(total)} GiB`, 'value')];
+  const free = total - used;
+  const headroom = free / total;
+  // A LoRA run on a 24 GB card lives a few hundred MiB from an OOM: amber under 10 %, red under 5 %.
+  const style: ViewStyle = headroom < 0.05 ? 'bad' : headroom < 0.1 ? 'warn' : 'value';
+  const text: ViewRun[] = [
+    run(` ${gib(used)}/${gib(total)} GiB`, 'value'),
+    run(' · ', 'dim'),
+    run(`${gib(free)} GiB free (${Math.round(headroom * 100)}%)`, style),
+  ];
+  if (gpu.peakMemoryUsedMiB !== null) text.push(run(` · peak ${gib(gpu.peakMemoryUsedMiB)}`, 'dim'));
+  const textWidth = text.reduce((n, r) => n + [...r.text].length, 0);
+  const barWidth = Math.max(4, Math.min(24, width - textWidth - 1));
+  const { bar } = progressBar({ value: used, total, width: barWidth, glyphs });
+  const barRuns: ViewLine = bar.map((r) => (r.style === 'fill' ? { text: r.text, style: headroom < 0.1 ? style : 'fill' } : r));
+  return [...barRuns, ...text];
+}
+
+function trainerLine(gpu: GpuState, width: number): ViewLine {
+  switch (gpu.processMatch) {
+    case 'matched':
+      return fitItems([[run(`trainer pid ${gpu.trainerPid} `, 'dim'), run(`${gib(gpu.processMemoryMiB)} GiB`, 'value')]], width, ' ');
+    case 'notListed':
+      return [run(`trainer pid ${gpu.trainerPid} is not among nvidia-smi's processes (a container?): device totals shown`, 'dim')];
+    default:
+      return [run('trainer process not found: device totals shown', 'dim')];
+  }
 }
 
 function samplesLines(state: RunState, rows: number, width: number, now: number, glyphs: Glyphs): ViewLine[] {

@@ -1,5 +1,7 @@
 import type { Eta } from '../state/eta.js';
 import type { RunState } from '../state/runState.js';
+import { selectedReading } from '../state/gpuState.js';
+import type { GpuReading } from '../parse/gpuTypes.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { formatBytes, formatClock, formatDuration, formatNumber, formatSpeed } from './format.js';
 
@@ -24,7 +26,8 @@ export interface JsonSnapshot {
   samples: Array<{ step: number; index: number; path: string }>;
   error: { kind: string; message: string } | null;
   lora: { rank: number; alpha: number } | null;
-  gpu: null;
+  gpu: GpuJson | null;
+  gpus: GpuJson[];
   triggerWord: string | null;
   resume: { path: string | null; step: number | null } | null;
   nextSave: number | null;
@@ -32,7 +35,38 @@ export interface JsonSnapshot {
   warnings: number;
 }
 
+export interface GpuJson {
+  index: number;
+  name: string;
+  memoryUsedMiB: number | null;
+  memoryTotalMiB: number | null;
+  utilizationPercent: number | null;
+  temperatureC: number | null;
+  powerW: number | null;
+  powerLimitW: number | null;
+  clockMHz: number | null;
+  /** The trainer's own VRAM, when its process is among nvidia-smi's (not in most containers). */
+  processMemoryMiB: number | null;
+}
+
+function gpuJson(state: RunState, reading: GpuReading): GpuJson {
+  const own = state.gpu.selected === reading.index ? state.gpu.processMemoryMiB : null;
+  return {
+    index: reading.index,
+    name: stripControlSequences(reading.name),
+    memoryUsedMiB: reading.memoryUsedMiB,
+    memoryTotalMiB: reading.memoryTotalMiB,
+    utilizationPercent: reading.utilizationPercent,
+    temperatureC: reading.temperatureC,
+    powerW: reading.powerW,
+    powerLimitW: reading.powerLimitW,
+    clockMHz: reading.clockMHz,
+    processMemoryMiB: own,
+  };
+}
+
 export function jsonSnapshot(state: RunState, eta: Eta): JsonSnapshot {
+  const selected = selectedReading(state.gpu);
   return {
     name: state.name,
     status: state.status,
@@ -52,7 +86,8 @@ export function jsonSnapshot(state: RunState, eta: Eta): JsonSnapshot {
     samples: state.samples.map(({ step, index, path }) => ({ step, index, path })),
     error: state.error,
     lora: state.lora,
-    gpu: null,
+    gpu: selected ? gpuJson(state, selected) : null,
+    gpus: state.gpu.gpus.map((g) => gpuJson(state, g)),
     triggerWord: state.config?.triggerWord ?? null,
     resume: state.resume,
     nextSave: nextMultiple(state.step, state.config?.saveEvery ?? null, state.totalSteps),
@@ -87,6 +122,14 @@ export function textSnapshot(state: RunState, eta: Eta, now: number): string {
   if (state.samples.length > 0) {
     const newest = state.samples[state.samples.length - 1]!;
     lines.push(`samples: ${state.samples.length}, newest at step ${newest.step}`);
+  }
+  const gpu = selectedReading(state.gpu);
+  if (gpu && gpu.memoryUsedMiB !== null && gpu.memoryTotalMiB !== null) {
+    const free = gpu.memoryTotalMiB - gpu.memoryUsedMiB;
+    lines.push(`GPU ${gpu.index} ${gpu.name}: ${(gpu.memoryUsedMiB / 1024).toFixed(1)}/${(gpu.memoryTotalMiB / 1024).toFixed(1)} GiB, ${(free / 1024).toFixed(1)} GiB free` +
+      (gpu.utilizationPercent !== null ? `, ${gpu.utilizationPercent}% busy` : '') + (gpu.temperatureC !== null ? `, ${gpu.temperatureC}°C` : ''));
+  } else if (state.gpu.problem) {
+    lines.push(`GPU: ${state.gpu.problem.message}`);
   }
   if (state.error) lines.push(`error (${state.error.kind}): ${state.error.message}`);
   return clean(lines);
