@@ -33,7 +33,7 @@ function apply(events: Array<[number, GpuEvent]>, requested: number | null = nul
 
 describe('gpu state', () => {
   it('follows the trainer’s GPU, by its process first, then CUDA_VISIBLE_DEVICES, then --gpu, then the first', () => {
-    const two = { type: 'gpuReadings', gpus: [gpu(0, 1000), gpu(1, 60000)] } as const;
+    const two: GpuEvent = { type: 'gpuReadings', gpus: [gpu(0, 1000), gpu(1, 60000)] };
     expect(apply([[1, two]]).selected).toBe(0);
     expect(apply([[1, two]], 1).selectedBy).toBe('requested');
     expect(apply([[1, two], [2, { type: 'trainerProcess', pid: 42, visibleDevices: '1' }]]).selected).toBe(1);
