@@ -14,6 +14,12 @@ export interface CliOptions {
   version: boolean;
   theme: ThemeName | undefined;
   ascii: boolean;
+  /** `--gpu N`: the GPU to show when the trainer's cannot be told. */
+  gpu: number | null;
+  /** `--interval MS`: how often nvidia-smi reports. */
+  intervalMs: number;
+  /** `--no-gpu`: no nvidia-smi at all. */
+  noGpu: boolean;
 }
 
 export const USAGE = `lora-top — htop for a LoRA training run (Ostris's ai-toolkit)
@@ -33,6 +39,9 @@ Options:
   --demo-speed N    demo steps per second (default 25: 3000 steps in about two minutes)
   --theme NAME      dark (default), light or mono; NO_COLOR also gives mono
   --ascii           ASCII only (automatic when the locale is not UTF-8)
+  --gpu N           the GPU to show when the trainer's cannot be told (default: its own, else 0)
+  --interval MS     how often nvidia-smi reports (default 1000)
+  --no-gpu          do not run nvidia-smi at all
   -h, --help        show this help
   -v, --version     show the version
 
@@ -58,6 +67,9 @@ export function parseCli(argv: string[]): CliOptions {
         'demo-speed': { type: 'string' },
         theme: { type: 'string' },
         ascii: { type: 'boolean', default: false },
+        gpu: { type: 'string' },
+        interval: { type: 'string' },
+        'no-gpu': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -83,12 +95,21 @@ export function parseCli(argv: string[]): CliOptions {
     version: values.version ?? false,
     theme: values.theme === undefined ? undefined : themeName(values.theme),
     ascii: values.ascii ?? false,
+    gpu: values.gpu === undefined ? null : nonNegativeInt('--gpu', values.gpu),
+    intervalMs: values.interval === undefined ? 1000 : Math.max(100, positiveInt('--interval', values.interval)),
+    noGpu: values['no-gpu'] ?? false,
   };
 }
 
 function themeName(text: string): ThemeName {
   if (text === 'dark' || text === 'light' || text === 'mono') return text;
   throw new UserError(`--theme is dark, light or mono, got "${text}"`);
+}
+
+function nonNegativeInt(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new UserError(`${flag} needs a GPU index (0, 1, …), got "${text}"`);
+  return value;
 }
 
 function positiveInt(flag: string, text: string): number {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseCli, USAGE, type CliOptions } from './args.js';
 import { EXIT, UserError } from './errors.js';
 import { locateRun, type RunLocation } from '../run/locateRun.js';
-import { readRunOnce, watchRun, type RunWatch } from '../run/watchRun.js';
+import { readRunOnce, watchRun, type GpuOptions, type RunWatch } from '../run/watchRun.js';
 import { estimateFinish } from '../state/eta.js';
 import type { RunState } from '../state/runState.js';
 import { jsonSnapshot, textSnapshot } from '../view/snapshot.js';
@@ -41,10 +41,10 @@ async function run(options: CliOptions): Promise<number> {
 
   const location = await locateRun(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd());
   if (options.once || !process.stdout.isTTY) {
-    printSnapshot(await readRunOnce(location), options);
+    printSnapshot(await readRunOnce(location, process.stdin, gpuOptions(options)), options);
     return EXIT.ok;
   }
-  const watch = watchRun(location);
+  const watch = watchRun(location, { gpu: gpuOptions(options) });
   let code: number;
   try {
     code = await showDashboard(watch, options);
@@ -108,6 +108,10 @@ async function showDashboard(watch: RunWatch, options: CliOptions): Promise<numb
   });
 }
 
+function gpuOptions(options: CliOptions): GpuOptions {
+  return { enabled: !options.noGpu, requested: options.gpu, intervalMs: options.intervalMs };
+}
+
 function printSnapshot(state: RunState, options: CliOptions): void {
   const now = Date.now();
   const eta = estimateFinish(state, now, options.target);
@@ -121,7 +125,7 @@ async function runDemo(options: CliOptions): Promise<number> {
   const once = options.once || !process.stdout.isTTY;
   const demo = await startDemoRun({ dir, stepsPerSecond: options.demoSpeed ?? (once ? 400 : 25) });
   const location: RunLocation = { kind: 'folder', folder: demo.folder, logPath: demo.logPath };
-  const watch = watchRun(location);
+  const watch = watchRun(location, { gpu: gpuOptions(options) });
   try {
     if (once) {
       // Let the simulated run get a third of the way, then show what lora-top reads of it.

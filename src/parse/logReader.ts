@@ -71,7 +71,11 @@ export class LogReader {
       }
       this.read(segment.text, segment.final, at, out, live);
     }
-    if (!live) this.flushRing(at, out);
+    if (!live) {
+      // What was read back may be all there is for a while (a finished log): hold nothing over.
+      this.releaseHeld(at, out, live);
+      this.flushRing(at, out);
+    }
     return out;
   }
 

@@ -28,6 +28,9 @@ async function folderEvents(folder: string, withLossDb: boolean): Promise<RunEve
   return events;
 }
 
+/** How often the trainer's process is looked for (a /proc scan). */
+const TRAINER_LOOKUP_MS = 5000;
+
 function sizeOf(path: string): number {
   try {
     return statSync(path).size;
@@ -44,10 +47,25 @@ function folderOf(location: RunLocation): string | null {
   return location.kind === 'folder' ? location.folder : location.kind === 'log' ? location.folder : null;
 }
 
+/** GPU figures: off unless asked for (the CLI asks; tests of the log side do not). */
+export interface GpuOptions {
+  enabled: boolean;
+  /** `--gpu N`. */
+  requested?: number | null;
+  /** `--interval MS` for the resident nvidia-smi. */
+  intervalMs?: number;
+  nvidiaSmi?: string;
+}
+
 /** Reads everything there is now and returns the state (for `--once`). */
-export async function readRunOnce(location: RunLocation, stdin: NodeJS.ReadableStream = process.stdin): Promise<RunState> {
+export async function readRunOnce(
+  location: RunLocation,
+  stdin: NodeJS.ReadableStream = process.stdin,
+  gpu: GpuOptions = { enabled: false },
+): Promise<RunState> {
   let state = initialRunState();
   const folder = folderOf(location);
+  const gpuEvents = gpu.enabled ? sampleGpus(gpu, folder) : Promise.resolve([]);
   if (folder) state = reduceRun(state, stamp(await folderEvents(folder, true), Date.now()));
 
   const reader = new LogReader();
@@ -66,8 +84,23 @@ export async function readRunOnce(location: RunLocation, stdin: NodeJS.ReadableS
     });
   }
   const at = Date.now();
-  state = reduceRun(state, [...reader.end(at), { at, event: { type: 'inputEnded' } }]);
+  state = reduceRun(state, [...reader.end(at), { at, event: { type: 'inputEnded' } }, ...stamp(await gpuEvents, at)]);
   return state;
+}
+
+/** One look at the GPUs and the trainer's process, for `--once`. */
+async function sampleGpus(gpu: GpuOptions, folder: string | null): Promise<RunEvent[]> {
+  const [{ sampleGpusOnce }, { findTrainerPid, visibleDevices }] = await Promise.all([
+    import('../sources/gpuOnce.js'),
+    import('../sources/trainerProcess.js'),
+  ]);
+  const pid = findTrainerPid({ runFolder: folder });
+  const events: RunEvent[] = [
+    { type: 'gpuRequested', index: gpu.requested ?? null },
+    { type: 'trainerProcess', pid, visibleDevices: pid === null ? null : visibleDevices(pid) },
+  ];
+  events.push(...(await sampleGpusOnce(gpu.nvidiaSmi ? { nvidiaSmi: gpu.nvidiaSmi } : {})));
+  return events;
 }
 
 export interface RunWatch {
@@ -83,6 +116,7 @@ export interface WatchOptions {
   rescanMs?: number;
   stdin?: NodeJS.ReadableStream;
   onWarning?(message: string): void;
+  gpu?: GpuOptions;
 }
 
 /** Follows a run live. */
@@ -131,6 +165,35 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     if (!closed) rescanTimer = setTimeout(() => void rescan(false), rescanMs);
   };
 
+  // GPUs: one resident nvidia-smi for the session, and the trainer's process looked for now and then.
+  let gpuMonitor = null as { close(): Promise<void> } | null;
+  let trainerTimer: NodeJS.Timeout | null = null;
+  if (options.gpu?.enabled) {
+    const gpu = options.gpu;
+    apply([{ at: Date.now(), event: { type: 'gpuRequested', index: gpu.requested ?? null } }]);
+    void Promise.all([import('../sources/gpuMonitor.js'), import('../sources/trainerProcess.js')]).then(
+      ([{ startGpuMonitor }, { findTrainerPid, visibleDevices }]) => {
+        if (closed) return;
+        let trainerPid: number | null = null;
+        const lookForTrainer = () => {
+          const pid = findTrainerPid({ runFolder: folder });
+          if (pid !== trainerPid) {
+            trainerPid = pid;
+            apply([{ at: Date.now(), event: { type: 'trainerProcess', pid, visibleDevices: pid === null ? null : visibleDevices(pid) } }]);
+          }
+          if (!closed) trainerTimer = setTimeout(lookForTrainer, TRAINER_LOOKUP_MS);
+        };
+        lookForTrainer();
+        gpuMonitor = startGpuMonitor({
+          ...(gpu.intervalMs ? { intervalMs: gpu.intervalMs } : {}),
+          ...(gpu.nvidiaSmi ? { nvidiaSmi: gpu.nvidiaSmi } : {}),
+          trainerPid: () => trainerPid,
+          onEvent: ({ at, ...event }) => apply([{ at, event }]),
+        });
+      },
+    );
+  }
+
   // The folder's facts (config, loss history) go in before the log so that the log adds to them.
   void rescan(true).then(() => {
     if (closed) return;
@@ -165,6 +228,8 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
       closed = true;
       if (notifyTimer) clearTimeout(notifyTimer);
       if (rescanTimer) clearTimeout(rescanTimer);
+      if (trainerTimer) clearTimeout(trainerTimer);
+      await gpuMonitor?.close();
       stdinHandle?.close();
       await follower?.close();
     },

@@ -126,6 +126,10 @@ describe.skipIf(!hasSimDeps)('lora-top against the simulated trainer', () => {
     expect(state.error?.message).toMatch(/CUDA out of memory/);
     expect(state.step).toBeGreaterThanOrEqual(14);
     expect(state.lastCheckpoint?.step).toBe(10);
+    // Opened live after the fact, the finished log reads the same, without waiting for more text.
+    const later = await waitForState(watch(folder), (s) => s.status === 'failed');
+    expect(later.error?.kind).toBe('oom');
+    expect(later.step).toBe(state.step);
   });
 
   it('resumes after a crash through the UI log rotation, without corrupting the loss history', async () => {

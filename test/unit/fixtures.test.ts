@@ -308,3 +308,13 @@ describe('real ai-toolkit log excerpts', () => {
     }
   });
 });
+
+describe('reading back a log that does not grow', () => {
+  it('reports the last bar state of each batch without waiting for more text', async () => {
+    const { LogReader } = await import('../../src/parse/logReader.js');
+    const reader = new LogReader();
+    const events = reader.push(fixtureText('003-krea2-177h-eta.txt'), 5, false).map((e) => e.event);
+    const bars = eventsOf(events, 'bar');
+    expect(bars.map((b) => b.bar.n)).toEqual([501]);
+  });
+});
