@@ -299,12 +299,22 @@ function speedLines(state: RunState, rows: number, width: number, glyphs: Glyphs
     ...(slow ? { highlightAbove: slow.median * SLOW_RATIO } : {}),
   });
   const lines: ViewLine[] = [title('Speed (s/step)', width, glyphs, head), line];
-  // Right under the speed: power, SM clock and temperature, so that throttling shows at a glance.
+  // Right under the speed: the GPU's recent history, so that throttling shows at a glance.
   const history = state.gpu.history;
   if (history.length > 1) {
-    const part = Math.max(4, Math.floor((width - 21) / 3));
+    // Utilisation, power, SM clock and temperature: each a quarter of the line.
+    const part = Math.max(4, Math.floor((width - 26) / 4));
     const series = (pick: (p: GpuPoint) => number | null) => sparkline(history.map((p) => pick(p) ?? NaN), part, { glyphs, style: slow?.slow ? 'warn' : null });
-    lines.push([run('power ', 'dim'), ...series((p) => p.powerW), run(' clock ', 'dim'), ...series((p) => p.clockMHz), run(' temp ', 'dim'), ...series((p) => p.temperatureC)]);
+    lines.push([
+      run('util ', 'dim'),
+      ...series((p) => p.utilizationPercent),
+      run(' power ', 'dim'),
+      ...series((p) => p.powerW),
+      run(' clock ', 'dim'),
+      ...series((p) => p.clockMHz),
+      run(' temp ', 'dim'),
+      ...series((p) => p.temperatureC),
+    ]);
   }
   return lines.slice(0, rows);
 }

@@ -114,6 +114,19 @@ describe('gpu in --json and on screen', () => {
     r.unmount();
   });
 
+  it('puts the GPU’s recent utilisation, power, clock and temperature right under the speed sparkline', () => {
+    const events = Array.from({ length: 30 }, (_, i) => ({
+      at: at + i * 1000,
+      event: { type: 'gpuReadings' as const, gpus: [gpu(0, 18000, { powerW: 300 + i * 5, clockMHz: 2500 - i * 20, temperatureC: 70 + i })] },
+    }));
+    const state = reduceRun(initialRunState(), events);
+    const r = renderDashboard(state, 120, 40);
+    const lines = r.plain().split('\n');
+    const speed = lines.findIndex((l) => l.startsWith('── Speed'));
+    expect(lines[speed + 2]).toMatch(/^util \S+ +power \S+ +clock \S+ +temp \S+/);
+    r.unmount();
+  });
+
   it('says once, plainly, that there is no GPU', () => {
     const state = reduceRun(initialRunState(), [{ at, event: { type: 'gpuProblem', kind: 'missing', message: 'nvidia-smi not found on PATH: no GPU figures' } }]);
     const r = renderDashboard(state, 100, 30);
