@@ -35,19 +35,8 @@ export interface JsonSnapshot {
   warnings: number;
 }
 
-export interface GpuJson {
-  index: number;
-  name: string;
-  memoryUsedMiB: number | null;
-  memoryTotalMiB: number | null;
-  utilizationPercent: number | null;
-  temperatureC: number | null;
-  powerW: number | null;
-  powerLimitW: number | null;
-  clockMHz: number | null;
-  /** The trainer's own VRAM, when its process is among nvidia-smi's (not in most containers). */
-  processMemoryMiB: number | null;
-}
+/** A GPU as `--json` gives it: nvidia-smi's figures, and the trainer's own VRAM when its process is listed. */
+export type GpuJson = Omit<GpuReading, 'uuid'> & { processMemoryMiB: number | null };
 
 function gpuJson(state: RunState, reading: GpuReading): GpuJson {
   const own = state.gpu.selected === reading.index ? state.gpu.processMemoryMiB : null;

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bundleForChild } from '../helpers/bundle.js';
 import { type FollowHandlers, type Follower, followFile, readFileOnce } from '../../src/sources/fileFollower.js';
 
 /**
@@ -476,16 +477,7 @@ describe('followFile: close()', () => {
 
 describe('followFile: close() lets the process exit', () => {
   it('a node process that follows, rotates, waits and closes exits by itself', async () => {
-    const { build } = await import('esbuild');
-    const bundle = path.join(dir, 'fileFollower.mjs');
-    await build({
-      entryPoints: [fileURLToPath(new URL('../../src/sources/fileFollower.ts', import.meta.url))],
-      outfile: bundle,
-      format: 'esm',
-      platform: 'node',
-      bundle: true,
-      logLevel: 'silent',
-    });
+    const bundle = await bundleForChild(new URL('../../src/sources/fileFollower.ts', import.meta.url), path.join(dir, 'fileFollower.mjs'));
     const script = path.join(dir, 'child.mjs');
     fs.writeFileSync(
       script,

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { bundleForChild } from '../helpers/bundle.js';
 import { readStream } from '../../src/sources/stdinSource.js';
 
 /** Collects what readStream reports; `until` resolves on the event that makes a condition true. */
@@ -207,18 +208,9 @@ describe('readStream', () => {
   });
 
   it('close() on process.stdin lets a process exit although its stdin stays open', async () => {
-    const { build } = await import('esbuild');
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'lora-top-stdin-'));
     try {
-      const bundle = path.join(dir, 'stdinSource.mjs');
-      await build({
-        entryPoints: [fileURLToPath(new URL('../../src/sources/stdinSource.ts', import.meta.url))],
-        outfile: bundle,
-        format: 'esm',
-        platform: 'node',
-        bundle: true,
-        logLevel: 'silent',
-      });
+      const bundle = await bundleForChild(new URL('../../src/sources/stdinSource.ts', import.meta.url), path.join(dir, 'stdinSource.mjs'));
       const script = path.join(dir, 'child.mjs');
       fs.writeFileSync(
         script,
