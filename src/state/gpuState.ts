@@ -51,6 +51,12 @@ export type GpuEvent =
   /** `--gpu N`. */
   | { type: 'gpuRequested'; index: number | null };
 
+const GPU_EVENT_TYPES = new Set(['gpuReadings', 'gpuProcesses', 'gpuProblem', 'gpuRecovered', 'hostReading', 'trainerProcess', 'gpuRequested']);
+
+export function isGpuEvent(event: { type: string }): event is GpuEvent {
+  return GPU_EVENT_TYPES.has(event.type);
+}
+
 export function initialGpu(requested: number | null = null): GpuState {
   return {
     gpus: [],

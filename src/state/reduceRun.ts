@@ -1,13 +1,13 @@
-import type { LogEvent, TqdmBar } from '../parse/events.js';
+import type { TqdmBar } from '../parse/events.js';
 import { classifyError } from '../parse/errorKind.js';
 import { readRunConfig, type RunConfig } from '../parse/runConfig.js';
 import { checkpointJobName } from '../parse/checkpointName.js';
 import { postfixNumber } from '../parse/tqdmBar.js';
 import { copyLossHistory, emptyLossHistory, recordLoss } from './lossHistory.js';
 import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
-import { applyGpuEvent, copyGpu } from './gpuState.js';
+import { applyGpuEvent, copyGpu, isGpuEvent, type GpuEvent } from './gpuState.js';
 import { addBarSample, copySpeed, notePause, printedSecondsPerStep } from './speed.js';
-import { isFinished, MAX_RECENT_LINES, type RunState, type StampedRunEvent } from './runState.js';
+import { isFinished, MAX_RECENT_LINES, type RunEvent, type RunState, type StampedRunEvent } from './runState.js';
 
 /**
  * The run model: folds stamped events into one run state. Pure: the input state is never changed;
@@ -24,7 +24,11 @@ export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): 
     recentLines: [...state.recentLines],
     gpu: copyGpu(state.gpu),
   };
-  for (const { at, event, live } of events) applyEvent(draft, event, at, live !== false);
+  for (const { at, event, live } of events) {
+    // GPU and host readings have a reducer of their own; they say nothing about the log's progress.
+    if (isGpuEvent(event)) applyGpuEvent(draft.gpu, event, at);
+    else applyEvent(draft, event, at, live !== false);
+  }
   if (draft.recentLines.length > MAX_RECENT_LINES) draft.recentLines.splice(0, draft.recentLines.length - MAX_RECENT_LINES);
   return draft;
 }
@@ -41,7 +45,7 @@ function hasKeys(record: Record<string, string>): boolean {
   return false;
 }
 
-function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: number, live: boolean): void {
+function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent>, at: number, live: boolean): void {
   d.lastEventAt = at;
   switch (event.type) {
     case 'bar':
@@ -265,15 +269,6 @@ function applyEvent(d: Draft, event: LogEvent | StampedRunEvent['event'], at: nu
     }
     case 'logReset':
       newSession(d);
-      return;
-    case 'gpuReadings':
-    case 'gpuProcesses':
-    case 'gpuProblem':
-    case 'gpuRecovered':
-    case 'hostReading':
-    case 'trainerProcess':
-    case 'gpuRequested':
-      applyGpuEvent(d.gpu, event, at);
       return;
     case 'inputEnded':
       d.inputEnded = true;
