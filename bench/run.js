@@ -20,6 +20,7 @@ import { fmt, formatTable } from './lib/table.js';
 const MEASUREMENTS = {
   backfill: './backfill.js',
   dashboard: './dashboard.js',
+  gpu: './gpu.js',
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));

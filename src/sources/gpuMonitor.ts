@@ -14,7 +14,7 @@
  * - The child ending on its own is classified (`classifyNvidiaSmiFailure`): 'missing' (ENOENT)
  *   is reported once and nvidia-smi is never tried again; 'driver' is retried every 60 s; anything
  *   else is retried with the backoff. The same problem is not reported twice in a row.
- * - Compute apps: every `appsEveryMs`, while the resident child is healthy, one
+ * - Compute apps: every `appsEveryMs` (a minute), while the resident child is healthy, one
  *   `nvidia-smi --query-compute-apps=...` (execFile, 5 s timeout, never two at once) →
  *   `gpuProcesses`. When `trainerPid` is given and answers null, the query is skipped (there is no
  *   trainer whose GPU memory could be attributed).
@@ -50,7 +50,7 @@ export type GpuEvent =
 export interface GpuMonitorOptions {
   /** nvidia-smi sampling interval (`-lms`), ms. Default 1000. */
   intervalMs?: number;
-  /** How often to list the processes holding GPU memory, ms. Default 5000. */
+  /** How often to list the processes holding GPU memory, ms. Default 60000. */
   appsEveryMs?: number;
   /** How often to read host memory and CPU, ms. Default 2000. */
   hostEveryMs?: number;
@@ -216,7 +216,9 @@ type SystemInformation = typeof import('systeminformation');
 
 export function startGpuMonitor(options: GpuMonitorOptions): GpuMonitor {
   const intervalMs = Math.max(1, Math.round(options.intervalMs ?? 1000));
-  const appsEveryMs = Math.max(1, options.appsEveryMs ?? 5000);
+  // Once a minute: with the resident child that is two processes a minute in all. The device
+  // totals stay live; only the trainer's own share of them is this coarse.
+  const appsEveryMs = Math.max(1, options.appsEveryMs ?? 60_000);
   const hostEveryMs = Math.max(1, options.hostEveryMs ?? 2000);
   const nvidiaSmi = options.nvidiaSmi ?? 'nvidia-smi';
   const env = options.env ?? process.env;
