@@ -59,6 +59,23 @@ describe('bad input', () => {
     expectOneLine(r.stderr, /no run found: looked for \.\/output\/<name>\/log\.txt/);
   });
 
+  it('no path: the newest run under ./output, its newest rotated log when log.txt is gone', () => {
+    const cwd = fs.mkdtempSync(path.join(root, 'runs-'));
+    const fixtures = new URL('../fixtures/ai-toolkit-logs/', import.meta.url);
+    for (const [name, fixture, age] of [['older', '001-lokr-saving-checkpoints-windows.txt', 600], ['newer', '003-krea2-177h-eta.txt', 0]] as const) {
+      const folder = path.join(cwd, 'output', name, 'logs');
+      fs.mkdirSync(folder, { recursive: true });
+      const log = path.join(folder, '0_log.txt');
+      fs.copyFileSync(new URL(fixture, fixtures), log);
+      const when = new Date(Date.now() - age * 1000);
+      fs.utimesSync(log, when, when);
+      fs.utimesSync(folder, when, when);
+    }
+    const r = cli(['--once', '--json', '--no-gpu'], { cwd });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).name).toBe('HR_Krea2');
+  });
+
   it.skipIf(process.getuid?.() !== 0 || !fs.existsSync('/usr/bin/setpriv'))('a file the user may not read', () => {
     const file = path.join(fs.mkdtempSync(path.join(root, 'perm-')), 'log.txt');
     fs.writeFileSync(file, 'Running 1 job\n');
