@@ -21,6 +21,7 @@ const MEASUREMENTS = {
   backfill: './backfill.js',
   dashboard: './dashboard.js',
   gpu: './gpu.js',
+  eta: './eta.js',
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));

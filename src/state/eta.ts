@@ -58,11 +58,14 @@ export function estimateFinish(state: RunState, now: number, targetStep = DEFAUL
   const saveSeconds = measuredSave ?? SAVE_STEP_TIMES * secondsPerStep;
   const sampling = config !== null && !config.disableSampling && config.sampleEvery !== null && config.sampleEvery > 0;
 
+  // Pauses still ahead. While step N runs, its own save and sample (when N is a multiple) are still
+  // to come unless they have begun already; the final save and sample come after the last step.
+  const finalSampleBegun = state.finalSaved && (state.status === 'sampling' || state.status === 'completed');
   const pausesUntil = (end: number, includeFinal: boolean) => {
-    const saves = countMultiples(config?.saveEvery ?? null, step, end, 1) + (includeFinal ? 1 : 0);
-    const samples = sampling
-      ? countMultiples(config!.sampleEvery, step, end, Math.max(1, config!.sampleStartStep)) + (includeFinal ? 1 : 0)
-      : 0;
+    const saveFrom = Math.max(step, (state.lastSaveStep ?? -1) + 1, 1);
+    const sampleFrom = Math.max(step, (state.lastSampleStep ?? -1) + 1, 1, config?.sampleStartStep ?? 0);
+    const saves = countMultiples(config?.saveEvery ?? null, saveFrom, end) + (includeFinal && !state.finalSaved ? 1 : 0);
+    const samples = sampling ? countMultiples(config!.sampleEvery, sampleFrom, end) + (includeFinal && !finalSampleBegun ? 1 : 0) : 0;
     return { saves, samples, seconds: saves * saveSeconds + samples * sampleSeconds };
   };
 
@@ -95,11 +98,10 @@ export function estimateFinish(state: RunState, now: number, targetStep = DEFAUL
   return base;
 }
 
-/** How many multiples of `every` (at least `from`) lie in (after, before). */
-function countMultiples(every: number | null, after: number, before: number, from: number): number {
+/** How many multiples of `every` lie in [from, before). */
+function countMultiples(every: number | null, from: number, before: number): number {
   if (every === null || !(every > 0)) return 0;
-  const low = Math.max(after + 1, from);
   const high = before - 1;
-  if (high < low) return 0;
-  return Math.floor(high / every) - Math.floor((low - 1) / every);
+  if (high < from) return 0;
+  return Math.floor(high / every) - Math.floor((from - 1) / every);
 }

@@ -132,6 +132,7 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent>, at: number, li
     case 'saveStart':
       d.recognised = true;
       d.step = Math.max(d.step ?? 0, event.step);
+      d.lastSaveStep = event.step;
       setStatus(d, 'saving');
       d.phase = { text: `Saving checkpoint at step ${event.step}`, n: null, total: null, detail: null };
       beginPause(d.pauses, 'save', at);
@@ -159,6 +160,7 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent>, at: number, li
     case 'samplingStart':
       d.recognised = true;
       setStatus(d, 'sampling');
+      d.lastSampleStep = event.step;
       d.phase = { text: `Sampling at step ${event.step}`, n: null, total: null, detail: null };
       beginPause(d.pauses, 'sample', at);
       notePause(d.speed);
@@ -286,7 +288,11 @@ function applyBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
   if (isFinished(d.status)) return;
   notePause(d.speed);
   if (isSampleBar(bar.desc)) {
-    if (d.status !== 'sampling') beginPause(d.pauses, 'sample', at);
+    if (d.status !== 'sampling') {
+      beginPause(d.pauses, 'sample', at);
+      // A scheduled sample prints no step of its own: it belongs to the step under way.
+      if (trainingStarted(d)) d.lastSampleStep = d.step;
+    }
     notePauseBar(d.pauses, bar.elapsedS);
     d.status = 'sampling';
     d.phase = { text: 'Generating samples', n: bar.n, total: bar.total, detail: null };
@@ -379,6 +385,8 @@ function newSession(d: Draft): void {
   d.error = null;
   d.errorFatal = false;
   d.finalSaved = false;
+  d.lastSaveStep = null;
+  d.lastSampleStep = null;
   d.phase = null;
   d.pauses.current = null;
   d.lastTrainingN = null;

@@ -89,6 +89,9 @@ export interface RunState {
   sessionElapsedS: number | null;
   /** The final `<name>.safetensors` was written. */
   finalSaved: boolean;
+  /** The step of the newest save and sample that began (their pauses are behind, not ahead). */
+  lastSaveStep: number | null;
+  lastSampleStep: number | null;
   /** Whether any ai-toolkit output was recognised at all. */
   recognised: boolean;
   inputEnded: boolean;
@@ -143,6 +146,8 @@ export function initialRunState(): RunState {
     lastEventAt: null,
     sessionElapsedS: null,
     finalSaved: false,
+    lastSaveStep: null,
+    lastSampleStep: null,
     recognised: false,
     inputEnded: false,
     lastTrainingN: null,

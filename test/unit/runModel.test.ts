@@ -83,6 +83,29 @@ describe('run state', () => {
     expect(plain.finishAtMs).toBeCloseTo(t + plain.etaSeconds! * 1000, -1);
   });
 
+  it('counts the sample that follows the save under way, and not the final sample twice', () => {
+    let state = apply(initialRunState(), [[0, { type: 'configLoaded', config }]]);
+    let t = 0;
+    for (let n = 1; n <= 200; n++) state = apply(state, [[(t += 1000), bar(n, n)]]);
+    // Saving at 200: the sample at 200 is still ahead, and so are 300, 400, 500 and the final one.
+    state = apply(state, [[t, { type: 'saveStart', step: 200 }]]);
+    const saving = estimateFinish(state, t, 3000);
+    expect(saving.samplesAhead).toBe(5);
+    expect(saving.savesAhead).toBe(2);
+    // The sample at 200 has begun: it is the pause under way, no longer ahead.
+    state = apply(state, [[t + 2000, bar(0, 0, { desc: 'Generating Images', total: 2, postfix: {} })]]);
+    expect(estimateFinish(state, t + 2000, 3000).samplesAhead).toBe(4);
+    // The end: the final checkpoint is saved and the final sample runs; nothing is left but its rest.
+    state = apply(state, [
+      [t + 5000, bar(600, 500)],
+      [t + 5001, { type: 'checkpointSaved', path: '/o/job/job.safetensors', step: null }],
+      [t + 5002, bar(0, 0, { desc: 'Generating Images', total: 2, postfix: {} })],
+    ]);
+    const last = estimateFinish(state, t + 5002, 3000);
+    expect(last.samplesAhead).toBe(0);
+    expect(last.savesAhead).toBe(0);
+  });
+
   it('uses measured pause lengths once it has them', () => {
     let state = apply(initialRunState(), [[0, { type: 'configLoaded', config }]]);
     let t = 0;
