@@ -9,7 +9,7 @@ import { readRunOnce, watchRun, type GpuOptions, type RunWatch } from '../run/wa
 import { estimateFinish } from '../state/eta.js';
 import type { RunState } from '../state/runState.js';
 import { jsonSnapshot, textSnapshot } from '../view/snapshot.js';
-import { chooseGlyphs, chooseTheme } from '../ui/theme.js';
+import { chooseGlyphs, chooseImageMode, chooseTheme } from '../ui/theme.js';
 
 /** The command line. Returns the exit code; prints one clear line for any user-facing problem. */
 export async function main(argv: string[]): Promise<number> {
@@ -44,7 +44,7 @@ async function run(options: CliOptions): Promise<number> {
     printSnapshot(await readRunOnce(location, process.stdin, gpuOptions(options)), options);
     return EXIT.ok;
   }
-  const watch = watchRun(location, { gpu: gpuOptions(options) });
+  const watch = watchRun(location, { gpu: gpuOptions(options), previews: true });
   let code: number;
   try {
     code = await showDashboard(watch, options);
@@ -105,6 +105,7 @@ async function showDashboard(watch: RunWatch, options: CliOptions): Promise<numb
     target: options.target,
     glyphs: chooseGlyphs(options.ascii, process.env),
     theme: chooseTheme(options.theme, process.env),
+    imageMode: chooseImageMode(process.env),
   });
 }
 
@@ -125,7 +126,7 @@ async function runDemo(options: CliOptions): Promise<number> {
   const once = options.once || !process.stdout.isTTY;
   const demo = await startDemoRun({ dir, stepsPerSecond: options.demoSpeed ?? (once ? 400 : 25) });
   const location: RunLocation = { kind: 'folder', folder: demo.folder, logPath: demo.logPath };
-  const watch = watchRun(location, { gpu: gpuOptions(options) });
+  const watch = watchRun(location, { gpu: gpuOptions(options), previews: !once });
   try {
     if (once) {
       // Let the simulated run get a third of the way, then show what lora-top reads of it.

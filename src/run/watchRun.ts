@@ -4,7 +4,7 @@ import { followFile, readFileOnce, type Follower } from '../sources/fileFollower
 import { readStream } from '../sources/stdinSource.js';
 import { LogReader } from '../parse/logReader.js';
 import { reduceRun } from '../state/reduceRun.js';
-import { initialRunState, type RunEvent, type RunState, type StampedRunEvent } from '../state/runState.js';
+import { initialRunState, type RunEvent, type RunState, type SampleFile, type StampedRunEvent } from '../state/runState.js';
 import type { RunLocation } from './locateRun.js';
 import { describeFsError } from '../cli/errors.js';
 import { listCheckpoints, listSamples, readRunConfig } from './runFolder.js';
@@ -26,6 +26,13 @@ async function folderEvents(folder: string, withLossDb: boolean): Promise<RunEve
   events.push({ type: 'checkpointList', checkpoints }, { type: 'sampleList', samples });
   if (loss?.ok) events.push({ type: 'lossBackfill', points: loss.points });
   return events;
+}
+
+/** The first prompt's image of the newest sampled step: the one the preview shows. */
+function newestSample(samples: readonly SampleFile[]): SampleFile | null {
+  let best: SampleFile | null = null;
+  for (const sample of samples) if (!best || sample.step > best.step || (sample.step === best.step && sample.index < best.index)) best = sample;
+  return best;
 }
 
 /** How often the trainer's process is looked for (a /proc scan). */
@@ -117,6 +124,8 @@ export interface WatchOptions {
   stdin?: NodeJS.ReadableStream;
   onWarning?(message: string): void;
   gpu?: GpuOptions;
+  /** Decode the newest sample image for the inline preview. */
+  previews?: boolean;
 }
 
 /** Follows a run live. */
@@ -162,12 +171,33 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
           { type: 'sampleList', samples },
         ]);
     apply(stamp(events, Date.now()));
+    void showNewestSample();
     if (!closed) rescanTimer = setTimeout(() => void rescan(false), rescanMs);
+  };
+
+  // The newest sample, decoded small once, for the inline preview (the decoding runs off the main thread).
+  let previewPath: string | null = null;
+  let decoding = false;
+  const showNewestSample = async () => {
+    const newest = newestSample(state.samples);
+    if (!options.previews || !newest || newest.path === previewPath || decoding || closed) return;
+    decoding = true;
+    try {
+      const { decodeSample } = await import('../sources/sampleImage.js');
+      const image = await decodeSample(newest.path);
+      previewPath = newest.path;
+      if (image && !closed) apply([{ at: Date.now(), event: { type: 'samplePreview', preview: { path: newest.path, step: newest.step, index: newest.index, image } } }]);
+    } finally {
+      decoding = false;
+    }
   };
 
   // GPUs: one resident nvidia-smi for the session, and the trainer's process looked for now and then.
   let gpuMonitor = null as { close(): Promise<void> } | null;
   let trainerTimer: NodeJS.Timeout | null = null;
+  if (options.gpu && !options.gpu.enabled) {
+    apply([{ at: Date.now(), event: { type: 'gpuProblem', kind: 'missing', message: 'GPU figures are off (--no-gpu)' } }]);
+  }
   if (options.gpu?.enabled) {
     const gpu = options.gpu;
     apply([{ at: Date.now(), event: { type: 'gpuRequested', index: gpu.requested ?? null } }]);

@@ -272,6 +272,9 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent>, at: number, li
     case 'logReset':
       newSession(d);
       return;
+    case 'samplePreview':
+      d.preview = event.preview;
+      return;
     case 'inputEnded':
       d.inputEnded = true;
       if (d.finalSaved && !isFinished(d.status)) d.status = 'completed';

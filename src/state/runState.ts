@@ -1,5 +1,6 @@
 import type { ErrorKind, LogEvent } from '../parse/events.js';
 import type { RunConfig } from '../parse/runConfig.js';
+import type { RawImage } from '../view/halfBlock.js';
 import { emptyLossHistory, type LossHistory } from './lossHistory.js';
 import { initialSpeed, type SpeedState } from './speed.js';
 import { initialPauses, type PauseState } from './pauses.js';
@@ -23,6 +24,13 @@ export interface SampleFile {
   createdMs: number;
 }
 
+export interface SamplePreview {
+  path: string;
+  step: number;
+  index: number;
+  image: RawImage;
+}
+
 export interface Phase {
   /** What the run is doing, e.g. "Caching latents to disk", "Loading transformer". */
   text: string;
@@ -42,7 +50,9 @@ export type FolderEvent =
   /** The log was truncated or replaced (the UI starts a new log.txt on every resume). */
   | { type: 'logReset' }
   /** The input ended (stdin closed, or a one-shot read finished). */
-  | { type: 'inputEnded' };
+  | { type: 'inputEnded' }
+  /** The newest sample, decoded small for the inline preview. */
+  | { type: 'samplePreview'; preview: SamplePreview };
 
 export type RunEvent = LogEvent | FolderEvent | GpuEvent;
 
@@ -105,6 +115,8 @@ export interface RunState {
   recentLines: LogLine[];
   /** GPUs and host, from nvidia-smi and systeminformation. */
   gpu: GpuState;
+  /** The newest sample image, small, for the inline preview. */
+  preview: SamplePreview | null;
 }
 
 export interface LogLine {
@@ -155,6 +167,7 @@ export function initialRunState(): RunState {
     lossFromDbUntil: null,
     recentLines: [],
     gpu: initialGpu(),
+    preview: null,
   };
 }
 

@@ -11,6 +11,7 @@ import type { ThemeName } from './theme.js';
 import { initialUi, reduceUi, type UiAction } from './uiState.js';
 import { isNewsworthy, ROUTINE_REFRESH_MS } from './refresh.js';
 import { buildViewModel } from './viewModel.js';
+import type { HalfBlockMode } from '../view/halfBlock.js';
 
 export interface AppOptions {
   target: number;
@@ -22,6 +23,8 @@ export interface AppOptions {
   size?: { cols: number; rows: number };
   /** The clock (tests). */
   now?: () => number;
+  /** How sample images are drawn (24-bit, 256 colours, or grey characters). */
+  imageMode?: HalfBlockMode;
   /** How often routine progress and the clock are redrawn. */
   routineRefreshMs?: number;
 }
@@ -105,7 +108,16 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   const lossYDomain = useRef<[number, number] | null>(null);
   const view = useMemo(() => {
     if (layout.kind !== 'dashboard') return null;
-    const model = buildViewModel({ run, ui, layout, now, target: options.target, glyphs: options.glyphs, previousLossYDomain: lossYDomain.current });
+    const model = buildViewModel({
+      run,
+      ui,
+      layout,
+      now,
+      target: options.target,
+      glyphs: options.glyphs,
+      previousLossYDomain: lossYDomain.current,
+      imageMode: options.theme === 'mono' ? 'grey' : (options.imageMode ?? 'truecolor'),
+    });
     lossYDomain.current = model.lossYDomain;
     return model;
   },

@@ -37,6 +37,13 @@ export function lineToAnsi(line: ViewLine, theme: ThemeName): string {
   let open = '';
   for (const run of line) {
     if (run.text.length === 0) continue;
+    if (run.cells !== undefined) {
+      // An image row brings its own colours and ends with a reset.
+      if (open) out += '\x1b[0m';
+      open = '';
+      out += run.text;
+      continue;
+    }
     const code = sgr(styleFor(theme, run.style));
     if (code !== open) {
       if (open) out += '\x1b[0m';

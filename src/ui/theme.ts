@@ -88,3 +88,8 @@ export function chooseGlyphs(asciiFlag: boolean, env: NodeJS.ProcessEnv): 'unico
   const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
   return /utf-?8/i.test(locale) ? 'unicode' : 'ascii';
 }
+
+/** 24-bit colour where the terminal says it has it (COLORTERM), else the 256-colour palette. */
+export function chooseImageMode(env: NodeJS.ProcessEnv): 'truecolor' | '256' {
+  return /truecolor|24bit/i.test(env.COLORTERM ?? '') ? 'truecolor' : '256';
+}

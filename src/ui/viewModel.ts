@@ -10,6 +10,7 @@ import { baseName } from '../parse/checkpointName.js';
 import { formatBytes, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
 import { chartYDomain, progressBar, renderLossChart, sparkline, type CellStyle, type ChartMarker, type Glyphs } from '../view/charts/index.js';
 import type { DashboardLayout } from './layout.js';
+import { fitSize, renderHalfBlocks, resizeNearest, type HalfBlockMode } from '../view/halfBlock.js';
 import type { UiState } from './uiState.js';
 import { footerItems, helpRows, type KeyContext } from './keymap.js';
 
@@ -22,6 +23,8 @@ export type ViewStyle = CellStyle | 'title' | 'dim' | 'bad' | 'good' | 'key' | '
 export interface ViewRun {
   text: string;
   style: ViewStyle;
+  /** Set for text that carries its own colour codes (an image row): how many cells it fills. */
+  cells?: number;
 }
 export type ViewLine = ViewRun[];
 
@@ -48,6 +51,8 @@ export interface ViewInput {
   glyphs: Glyphs;
   /** The range the loss chart used last frame: kept while the data still fits it well. */
   previousLossYDomain?: [number, number] | null;
+  /** How sample images are drawn: 24-bit colour, the 256-colour palette, or grey characters (NO_COLOR). */
+  imageMode?: HalfBlockMode;
 }
 
 const STATUS_WORD: Record<RunStatus, string> = {
@@ -100,7 +105,7 @@ export function buildViewModel(input: ViewInput): ViewModel {
     loss: fit(loss.lines, layout.mainWidth),
     speed: fit(speedLines(state, layout.rows.speed, layout.cols, glyphs), layout.cols),
     gpu: fit(gpuLines(state, layout.rows.gpu, side, glyphs), side),
-    samples: fit(samplesLines(state, layout.rows.samples, side, now, glyphs), side),
+    samples: fit(samplesLines(state, layout.rows.samples, side, now, glyphs, glyphs === 'ascii' ? 'grey' : (input.imageMode ?? 'truecolor')), side),
     log: fit(logLines(state, layout.rows.log, layout.cols, glyphs), layout.cols),
     help: fit(helpLines(ctx, layout.cols, glyphs), layout.cols),
     footer: fitLine(footerLine(ctx, now, layout.cols), layout.cols, glyphs),
@@ -122,14 +127,21 @@ export function asciiOnly(text: string): string {
  * characters in names may still overflow by a little; the panel box clips them.
  */
 export function fitLine(line: ViewLine, width: number, glyphs: Glyphs): ViewLine {
-  if (glyphs === 'ascii') line = line.map((r) => ({ text: asciiOnly(r.text), style: r.style }));
+  if (glyphs === 'ascii') line = line.map((r) => (r.cells !== undefined ? r : { text: asciiOnly(r.text), style: r.style }));
   let total = 0;
-  for (const r of line) total += [...r.text].length;
+  for (const r of line) total += r.cells ?? [...r.text].length;
   if (total <= width) return line;
   const out: ViewLine = [];
   let left = Math.max(0, width - 1);
   for (const r of line) {
     if (left <= 0) break;
+    if (r.cells !== undefined) {
+      // Text with its own colour codes cannot be cut: it fits whole or not at all.
+      if (r.cells > left) break;
+      out.push(r);
+      left -= r.cells;
+      continue;
+    }
     const chars = [...r.text];
     out.push({ text: chars.slice(0, left).join(''), style: r.style });
     left -= Math.min(left, chars.length);
@@ -397,20 +409,38 @@ function trainerLine(gpu: GpuState, width: number): ViewLine {
   }
 }
 
-function samplesLines(state: RunState, rows: number, width: number, now: number, glyphs: Glyphs): ViewLine[] {
+function samplesLines(state: RunState, rows: number, width: number, now: number, glyphs: Glyphs, imageMode: HalfBlockMode): ViewLine[] {
   if (rows <= 0) return [];
-  const lines: ViewLine[] = [];
   const newest = state.samples[state.samples.length - 1];
   const head: ViewRun[] = [];
-  if (newest) head.push(run(`${state.samples.length} samples, newest at step ${newest.step}`, 'dim'));
-  lines.push(title('Checkpoints', width, glyphs, head));
+  if (newest) head.push(run(`${state.samples.length} samples`, 'dim'));
+  const lines: ViewLine[] = [title(state.preview ? 'Samples & checkpoints' : 'Checkpoints', width, glyphs, head)];
+  const text: ViewLine[] = [];
+  const preview = state.preview;
+  let image: string[] = [];
+  let imageCols = 0;
+  if (preview && rows >= 4 && width >= 30) {
+    const size = fitSize(preview.image.width, preview.image.height, Math.floor(width * 0.45), rows - 1);
+    image = renderHalfBlocks(resizeNearest(preview.image, size.width, size.height), imageMode);
+    imageCols = size.width;
+    const ago = state.step !== null ? Math.max(0, state.step - preview.step) : null;
+    text.push([run(`step ${preview.step}`, 'value'), run(ago !== null && ago > 0 ? `, ${ago} steps ago` : ', newest', 'dim')]);
+    const prompt = state.config?.prompts[preview.index];
+    text.push([run(`prompt ${preview.index + 1}`, 'dim'), ...(prompt ? [run(`: ${clean(prompt)}`, 'dim')] : [])]);
+  }
   const checkpoints = [...state.checkpoints].reverse();
-  for (const c of checkpoints.slice(0, rows - 1)) {
+  for (const c of checkpoints) {
     const age = c.mtimeMs !== null ? `${formatDuration(Math.max(0, (now - c.mtimeMs) / 1000))} ago` : '';
     const label = c.step === null ? 'final' : `step ${c.step}`;
-    lines.push(fitItems([[run(label.padEnd(11), 'value')], [run(formatBytes(c.bytes).padStart(9), 'dim')], [run(age, 'dim')], [run(clean(baseName(c.path)), 'dim')]], width, '  '));
+    text.push(fitItems([[run(label.padEnd(11), 'value')], [run(formatBytes(c.bytes).padStart(9), 'dim')], [run(age, 'dim')], [run(clean(baseName(c.path)), 'dim')]], width, '  '));
   }
-  if (checkpoints.length === 0) lines.push([run(isFinished(state.status) ? 'no checkpoint was saved' : 'no checkpoint yet', 'dim')]);
+  if (checkpoints.length === 0) text.push([run(isFinished(state.status) ? 'no checkpoint was saved' : 'no checkpoint yet', 'dim')]);
+  for (let i = 0; i < rows - 1; i++) {
+    const picture: ViewLine = image[i] !== undefined ? [{ text: image[i]!, style: null, cells: imageCols }, run(' ')] : imageCols > 0 ? [run(' '.repeat(imageCols + 1))] : [];
+    const words = text[i] ?? [];
+    if (picture.length === 0 && words.length === 0) break;
+    lines.push([...picture, ...fitLine(words, width - (imageCols > 0 ? imageCols + 1 : 0), glyphs)]);
+  }
   return lines.slice(0, rows);
 }
 

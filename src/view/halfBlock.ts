@@ -187,3 +187,20 @@ export function fitSize(
   if (height > 1 && height % 2 === 1) height -= 1;
   return { width, height };
 }
+
+/** A nearest-neighbour resize (the preview raster is small already; this only fits it to the panel). */
+export function resizeNearest(image: RawImage, width: number, height: number): RawImage {
+  const w = Math.max(1, Math.floor(width));
+  const h = Math.max(1, Math.floor(height));
+  const c = image.channels;
+  const out = new Uint8Array(w * h * c);
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(image.height - 1, Math.floor(((y + 0.5) * image.height) / h));
+    for (let x = 0; x < w; x++) {
+      const sx = Math.min(image.width - 1, Math.floor(((x + 0.5) * image.width) / w));
+      const from = (sy * image.width + sx) * c;
+      out.set(image.data.subarray(from, from + c), (y * w + x) * c);
+    }
+  }
+  return { width: w, height: h, channels: c, data: out };
+}

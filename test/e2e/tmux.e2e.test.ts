@@ -40,6 +40,8 @@ describe.skipIf(!hasTmux)('lora-top in tmux', () => {
     expect(first).toMatch(/q quit +\? help +l log/);
     const start = stepOf(first);
     await t.waitFor((s) => stepOf(s) >= start + 30);
+    // The demo's samples (real JPEGs) show inline once the first one is written.
+    await t.waitFor((s) => s.includes('Samples & checkpoints') && s.includes('▄'), 30_000);
 
     t.send('?');
     const help = await t.waitFor((s) => s.includes('── Keys'));

@@ -157,3 +157,31 @@ describe('layout', () => {
     expect(short.kind === 'dashboard' && short.rows.samples === 0 && short.rows.speed === 2).toBe(true);
   });
 });
+
+describe('sample preview', () => {
+  // A 4×4 image: red on top, blue below.
+  const data = new Uint8Array(4 * 4 * 3);
+  for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) data.set(y < 2 ? [255, 0, 0] : [0, 0, 255], (y * 4 + x) * 3);
+  const withPreview = (): RunState => ({
+    ...stateOf('001-lokr-saving-checkpoints-windows.txt'),
+    preview: { path: '/o/samples/1__000001200_0.jpg', step: 1200, index: 0, image: { width: 4, height: 4, channels: 3, data } },
+  });
+
+  it('draws the newest sample in coloured half blocks beside its step and the checkpoints', () => {
+    const r = renderDashboard(withPreview(), 120, 40, { imageMode: 'truecolor' });
+    const frame = r.lastFrame() ?? '';
+    expect(frame).toContain('▄');
+    expect(frame).toMatch(/\x1b\[[0-9;]*38;2;255;0;0[0-9;]*m|\x1b\[[0-9;]*48;2;255;0;0[0-9;]*m/);
+    expect(r.plain()).toMatch(/── Samples & checkpoints/);
+    expect(r.plain()).toMatch(/▄+ step 1200, 300 steps ago/);
+    r.unmount();
+  });
+
+  it('under NO_COLOR (mono) draws it with grey characters, no colour codes', () => {
+    const r = renderDashboard(withPreview(), 120, 40, { theme: 'mono' });
+    const frame = r.lastFrame() ?? '';
+    expect(frame).not.toContain('▄');
+    expect(frame).not.toMatch(/\x1b\[[0-9;]*[34]8;2;/);
+    r.unmount();
+  });
+});
