@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { GPU_QUERY_FIELDS } from '../../src/parse/gpuTypes.js';
+import { STAND_IN_RTX_4090 } from '../helpers/gpu.js';
 import {
   GpuSampleGrouper,
   NVIDIA_SMI_DRIVER_FAILURE,
@@ -162,17 +163,7 @@ describe('--query-gpu', () => {
     const r = await runOnce([`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^0, NVIDIA GeForce RTX 4090, GPU-[0-9a-f-]+, 18432, 24564, 97, 71, 412\.35, 450\.00, 2520\n$/);
-    expect(parseGpuLine(r.stdout)).toMatchObject({
-      index: 0,
-      name: 'NVIDIA GeForce RTX 4090',
-      memoryUsedMiB: 18432,
-      memoryTotalMiB: 24564,
-      utilizationPercent: 97,
-      temperatureC: 71,
-      powerW: 412.35,
-      powerLimitW: 450,
-      clockMHz: 2520,
-    });
+    expect(parseGpuLine(r.stdout)).toMatchObject(STAND_IN_RTX_4090);
   });
 
   it('prints a header with units, and units in the values, with --format=csv', async () => {

@@ -7,6 +7,7 @@ import { buildSync } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuReading } from '../../src/parse/gpuTypes.js';
 import { startGpuMonitor, type GpuEvent, type GpuMonitor, type GpuMonitorOptions } from '../../src/sources/gpuMonitor.js';
+import { STAND_IN_RTX_4090 } from '../helpers/gpu.js';
 
 // The GPU monitor against test/bin/nvidia-smi, the stand-in: a real child process, real pipes,
 // real signals. Events are awaited; fixed waits only where a test shows that something does NOT happen.
@@ -137,16 +138,8 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const GPU0: GpuReading = {
-  index: 0,
-  name: 'NVIDIA GeForce RTX 4090',
+  ...STAND_IN_RTX_4090,
   uuid: expect.stringMatching(/^GPU-/) as unknown as string,
-  memoryUsedMiB: 18432,
-  memoryTotalMiB: 24564,
-  utilizationPercent: 97,
-  temperatureC: 71,
-  powerW: 412.35,
-  powerLimitW: 450,
-  clockMHz: 2520,
 };
 const GPU1: GpuReading = {
   ...GPU0,

@@ -6,21 +6,18 @@ import { initialRunState } from '../../src/state/runState.js';
 import { estimateFinish } from '../../src/state/eta.js';
 import { jsonSnapshot } from '../../src/view/snapshot.js';
 import { renderDashboard } from '../helpers/dashboard.js';
+import { STAND_IN_RTX_4090 } from '../helpers/gpu.js';
 
 // The GPU side of the run state, and what the panel and --json make of it.
 
 function gpu(index: number, used: number | null, extra: Partial<GpuReading> = {}): GpuReading {
   return {
+    ...STAND_IN_RTX_4090,
     index,
     name: index === 0 ? 'NVIDIA GeForce RTX 4090' : 'NVIDIA A100-SXM4-80GB',
     uuid: `GPU-${index}000`,
     memoryUsedMiB: used,
     memoryTotalMiB: index === 0 ? 24564 : 81920,
-    utilizationPercent: 97,
-    temperatureC: 71,
-    powerW: 412.35,
-    powerLimitW: 450,
-    clockMHz: 2520,
     ...extra,
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COMPUTE_APP_FIELDS, GPU_QUERY_FIELDS, type GpuReading } from '../../src/parse/gpuTypes.js';
+import { STAND_IN_RTX_4090 } from '../helpers/gpu.js';
 import {
   FAILURE_MESSAGE_MAX,
   GpuSampleGrouper,
@@ -58,16 +59,8 @@ describe('argument lists', () => {
 describe('parseGpuLine', () => {
   it('reads a csv,noheader,nounits line', () => {
     expect(parseGpuLine(`0, NVIDIA GeForce RTX 4090, ${UUID}, 18432, 24564, 97, 71, 412.35, 450.00, 2520`)).toEqual({
-      index: 0,
-      name: 'NVIDIA GeForce RTX 4090',
+      ...STAND_IN_RTX_4090,
       uuid: UUID,
-      memoryUsedMiB: 18432,
-      memoryTotalMiB: 24564,
-      utilizationPercent: 97,
-      temperatureC: 71,
-      powerW: 412.35,
-      powerLimitW: 450,
-      clockMHz: 2520,
     });
   });
 
