@@ -3,6 +3,9 @@ import { EXIT, UserError } from './errors.js';
 import { DEFAULT_TARGET_STEP } from '../state/eta.js';
 import type { ThemeName } from '../ui/theme.js';
 
+/** `--images`: how the full-screen view draws a sample. */
+export type ImagesFlag = 'auto' | 'kitty' | 'iterm2' | 'sixel' | 'blocks';
+
 export interface CliOptions {
   path: string | undefined;
   once: boolean;
@@ -20,6 +23,7 @@ export interface CliOptions {
   intervalMs: number;
   /** `--no-gpu`: no nvidia-smi at all. */
   noGpu: boolean;
+  images: ImagesFlag;
 }
 
 export const USAGE = `lora-top — htop for a LoRA training run (Ostris's ai-toolkit)
@@ -42,11 +46,13 @@ Options:
   --gpu N           the GPU to show when the trainer's cannot be told (default: its own, else 0)
   --interval MS     how often nvidia-smi reports (default 1000)
   --no-gpu          do not run nvidia-smi at all
+  --images KIND     full-screen samples: auto (default), kitty, iterm2, sixel or blocks
   -h, --help        show this help
   -v, --version     show the version
 
 Keys: q or Ctrl-C quits (the training run is never affected), ? lists every key,
-l shows the log, + and - change the loss smoothing.
+l shows the log, + and - change the loss smoothing, ←/→ older/newer sample,
+↑/↓ prompt, c compares two steps side by side, v shows a sample full-screen.
 
 Exit codes: 0 ok, 2 usage or path error, 3 unreadable input, 70 internal error.
 Environment: NO_COLOR turns colour off.
@@ -70,6 +76,7 @@ export function parseCli(argv: string[]): CliOptions {
         gpu: { type: 'string' },
         interval: { type: 'string' },
         'no-gpu': { type: 'boolean', default: false },
+        images: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -98,7 +105,13 @@ export function parseCli(argv: string[]): CliOptions {
     gpu: values.gpu === undefined ? null : nonNegativeInt('--gpu', values.gpu),
     intervalMs: values.interval === undefined ? 1000 : Math.max(100, positiveInt('--interval', values.interval)),
     noGpu: values['no-gpu'] ?? false,
+    images: values.images === undefined ? 'auto' : imagesFlag(values.images),
   };
+}
+
+function imagesFlag(text: string): ImagesFlag {
+  if (text === 'auto' || text === 'kitty' || text === 'iterm2' || text === 'sixel' || text === 'blocks') return text;
+  throw new UserError(`--images is auto, kitty, iterm2, sixel or blocks, got "${text}"`);
 }
 
 function themeName(text: string): ThemeName {

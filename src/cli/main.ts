@@ -106,6 +106,7 @@ async function showDashboard(watch: RunWatch, options: CliOptions): Promise<numb
     glyphs: chooseGlyphs(options.ascii, process.env),
     theme: chooseTheme(options.theme, process.env),
     imageMode: chooseImageMode(process.env),
+    images: options.images,
   });
 }
 

@@ -1,12 +1,13 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkpointStep } from '../parse/checkpointName.js';
 import { parseRunConfigText, type RunConfig } from '../parse/runConfig.js';
-import type { CheckpointFile, SampleFile } from '../state/runState.js';
+import { parseSampleName } from '../parse/sampleName.js';
+import type { CheckpointFile, DiskSpace, SampleFile } from '../state/runState.js';
 
 /** Reading what an ai-toolkit run folder holds (I/O). Every function tolerates a missing folder. */
 
-const SAMPLE_NAME = /^(\d+)__(\d{9})_(\d+)\.([A-Za-z0-9]+)$/;
 const CONFIG_FILES = ['config.yaml', 'config.yml', '.job_config.json'];
 
 export async function readRunConfig(folder: string): Promise<RunConfig | null> {
@@ -37,7 +38,7 @@ export async function listCheckpoints(folder: string): Promise<CheckpointFile[]>
         try {
           const info = await stat(path);
           if (!info.isFile()) return null;
-          return { step: checkpointStep(name), path, bytes: info.size, mtimeMs: info.mtimeMs };
+          return { step: checkpointStep(name), path, bytes: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs };
         } catch {
           return null;
         }
@@ -48,23 +49,38 @@ export async function listCheckpoints(folder: string): Promise<CheckpointFile[]>
     .sort((a, b) => (a.step ?? Infinity) - (b.step ?? Infinity) || a.path.localeCompare(b.path));
 }
 
+/**
+ * The sample files, by step then prompt. Only plain files named as ai-toolkit names samples count:
+ * its `.thumbs/` and `.tmp/` folders, `.txt` prompt sidecars and anything else are passed over.
+ */
 export async function listSamples(folder: string): Promise<SampleFile[]> {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = await readdir(join(folder, 'samples'));
+    entries = await readdir(join(folder, 'samples'), { withFileTypes: true });
   } catch {
     return [];
   }
   const samples: SampleFile[] = [];
-  for (const name of names) {
-    const match = SAMPLE_NAME.exec(name);
-    if (!match) continue;
-    samples.push({
-      createdMs: Number(match[1]),
-      step: Number(match[2]),
-      index: Number(match[3]),
-      path: join(folder, 'samples', name),
-    });
+  for (const entry of entries) {
+    if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+    const parsed = parseSampleName(entry.name);
+    if (!parsed) continue;
+    samples.push({ createdMs: parsed.createdMs, step: parsed.step, index: parsed.index, kind: parsed.kind, path: join(folder, 'samples', entry.name) });
   }
   return samples.sort((a, b) => a.step - b.step || a.index - b.index || a.createdMs - b.createdMs);
+}
+
+/** Free space where the run saves, and optimizer.pt's size (I/O; null where it cannot be read). */
+export async function readDiskSpace(folder: string): Promise<{ disk: DiskSpace | null; optimizerBytes: number | null }> {
+  const [disk, optimizer] = await Promise.all([
+    statfs(folder).then(
+      (fs): DiskSpace => ({ freeBytes: fs.bavail * fs.bsize, totalBytes: fs.blocks * fs.bsize }),
+      () => null,
+    ),
+    stat(join(folder, 'optimizer.pt')).then(
+      (info) => (info.isFile() ? info.size : null),
+      () => null,
+    ),
+  ]);
+  return { disk, optimizerBytes: optimizer };
 }

@@ -4,10 +4,11 @@ import { followFile, readFileOnce, type Follower } from '../sources/fileFollower
 import { readStream } from '../sources/stdinSource.js';
 import { LogReader } from '../parse/logReader.js';
 import { reduceRun } from '../state/reduceRun.js';
-import { initialRunState, type RunEvent, type RunState, type SampleFile, type StampedRunEvent } from '../state/runState.js';
+import { initialRunState, type RunEvent, type RunState, type StampedRunEvent } from '../state/runState.js';
 import type { RunLocation } from './locateRun.js';
 import { describeFsError } from '../cli/errors.js';
-import { listCheckpoints, listSamples, readRunConfig } from './runFolder.js';
+import { listCheckpoints, listSamples, readDiskSpace, readRunConfig } from './runFolder.js';
+import { SampleImages, type ImageRequest } from './sampleImages.js';
 
 /**
  * The I/O side of reading a run: folder facts, loss_log.db, and the log (or stdin) through the
@@ -15,24 +16,18 @@ import { listCheckpoints, listSamples, readRunConfig } from './runFolder.js';
  */
 
 async function folderEvents(folder: string, withLossDb: boolean): Promise<RunEvent[]> {
-  const [config, checkpoints, samples, loss] = await Promise.all([
+  const [config, checkpoints, samples, loss, space] = await Promise.all([
     readRunConfig(folder),
     listCheckpoints(folder),
     listSamples(folder),
     withLossDb ? readLossDb(folder) : Promise.resolve(null),
+    readDiskSpace(folder),
   ]);
   const events: RunEvent[] = [];
   if (config) events.push({ type: 'configLoaded', config });
-  events.push({ type: 'checkpointList', checkpoints }, { type: 'sampleList', samples });
+  events.push({ type: 'checkpointList', checkpoints }, { type: 'sampleList', samples }, { type: 'diskSpace', ...space });
   if (loss?.ok) events.push({ type: 'lossBackfill', points: loss.points });
   return events;
-}
-
-/** The first prompt's image of the newest sampled step: the one the preview shows. */
-function newestSample(samples: readonly SampleFile[]): SampleFile | null {
-  let best: SampleFile | null = null;
-  for (const sample of samples) if (!best || sample.step > best.step || (sample.step === best.step && sample.index < best.index)) best = sample;
-  return best;
 }
 
 /** How often the trainer's process is looked for (a /proc scan). */
@@ -114,6 +109,8 @@ export interface RunWatch {
   getState(): RunState;
   /** Called at most every `notifyMs` with the newest state, and only when it changed. */
   subscribe(listener: (state: RunState) => void): () => void;
+  /** The sample images the screen wants drawn, most important first; they arrive as state. */
+  wantImages(requests: ImageRequest[]): void;
   close(): Promise<void>;
 }
 
@@ -124,7 +121,7 @@ export interface WatchOptions {
   stdin?: NodeJS.ReadableStream;
   onWarning?(message: string): void;
   gpu?: GpuOptions;
-  /** Decode the newest sample image for the inline preview. */
+  /** Decode sample images for the inline preview (the newest at once, others when asked for). */
   previews?: boolean;
 }
 
@@ -148,10 +145,19 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     notified = state;
     for (const listener of listeners) listener(state);
   };
-  const apply = (events: StampedRunEvent[]) => {
+  let urgentPending = false;
+  const apply = (events: StampedRunEvent[], urgent = false) => {
     if (events.length === 0 || closed) return;
     state = reduceRun(state, events);
-    if (!notifyTimer) notifyTimer = setTimeout(notify, notifyMs);
+    if (urgent && !urgentPending) {
+      // A new sample image is drawn at once, not at the next notification.
+      urgentPending = true;
+      setImmediate(() => {
+        urgentPending = false;
+        if (notifyTimer) clearTimeout(notifyTimer);
+        notify();
+      });
+    } else if (!notifyTimer) notifyTimer = setTimeout(notify, notifyMs);
   };
   // What the log already held when lora-top started is a backfill, not live progress.
   let backfillBytes = location.kind === 'stdin' ? 0 : sizeOf(location.logPath);
@@ -162,34 +168,29 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
   };
 
   const folder = folderOf(location);
+  const images = folder
+    ? new SampleImages({
+        folder,
+        getState: () => state,
+        apply: (events, urgent) => apply(stamp(events, Date.now()), urgent),
+        decode: options.previews === true,
+      })
+    : null;
   const rescan = async (first: boolean) => {
     if (!folder || closed) return;
     const events = first
       ? await folderEvents(folder, true)
-      : await Promise.all([listCheckpoints(folder), listSamples(folder)]).then(([checkpoints, samples]): RunEvent[] => [
-          { type: 'checkpointList', checkpoints },
-          { type: 'sampleList', samples },
-        ]);
+      : await Promise.all([listCheckpoints(folder), listSamples(folder), readDiskSpace(folder)]).then(
+          ([checkpoints, samples, space]): RunEvent[] => [
+            { type: 'checkpointList', checkpoints },
+            { type: 'sampleList', samples },
+            { type: 'diskSpace', ...space },
+          ],
+        );
+    if (closed) return;
     apply(stamp(events, Date.now()));
-    void showNewestSample();
-    if (!closed) rescanTimer = setTimeout(() => void rescan(false), rescanMs);
-  };
-
-  // The newest sample, decoded small once, for the inline preview (the decoding runs off the main thread).
-  let previewPath: string | null = null;
-  let decoding = false;
-  const showNewestSample = async () => {
-    const newest = newestSample(state.samples);
-    if (!options.previews || !newest || newest.path === previewPath || decoding || closed) return;
-    decoding = true;
-    try {
-      const { decodeSample } = await import('../sources/sampleImage.js');
-      const image = await decodeSample(newest.path);
-      previewPath = newest.path;
-      if (image && !closed) apply([{ at: Date.now(), event: { type: 'samplePreview', preview: { path: newest.path, step: newest.step, index: newest.index, image } } }]);
-    } finally {
-      decoding = false;
-    }
+    images?.onListed(state.samples);
+    rescanTimer = setTimeout(() => void rescan(false), rescanMs);
   };
 
   // GPUs: one resident nvidia-smi for the session, and the trainer's process looked for now and then.
@@ -254,11 +255,15 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    wantImages(requests) {
+      images?.want(requests);
+    },
     async close() {
       closed = true;
       if (notifyTimer) clearTimeout(notifyTimer);
       if (rescanTimer) clearTimeout(rescanTimer);
       if (trainerTimer) clearTimeout(trainerTimer);
+      images?.close();
       await gpuMonitor?.close();
       stdinHandle?.close();
       await follower?.close();

@@ -99,7 +99,7 @@ export function estimateFinish(state: RunState, now: number, targetStep = DEFAUL
 }
 
 /** How many multiples of `every` lie in [from, before). */
-function countMultiples(every: number | null, from: number, before: number): number {
+export function countMultiples(every: number | null, from: number, before: number): number {
   if (every === null || !(every > 0)) return 0;
   const high = before - 1;
   if (high < from) return 0;

@@ -8,6 +8,7 @@ import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
 import { applyGpuEvent, copyGpu, isGpuEvent, type GpuEvent } from './gpuState.js';
 import { addBarSample, copySpeed, notePause, printedSecondsPerStep } from './speed.js';
 import { isFinished, MAX_RECENT_LINES, type RunEvent, type RunState, type StampedRunEvent } from './runState.js';
+import { addImage, keepImages } from './imageCache.js';
 
 /**
  * The run model: folds stamped events into one run state. Pure: the input state is never changed;
@@ -255,6 +256,7 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent>, at: number, li
       return;
     case 'sampleList':
       d.samples = event.samples;
+      d.images = keepImages(d.images, new Set(event.samples.map((s) => s.path)));
       return;
     case 'lossBackfill': {
       if (event.points.length === 0) return;
@@ -272,8 +274,12 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent>, at: number, li
     case 'logReset':
       newSession(d);
       return;
-    case 'samplePreview':
-      d.preview = event.preview;
+    case 'sampleImage':
+      d.images = addImage(d.images, event.entry);
+      return;
+    case 'diskSpace':
+      d.disk = event.disk;
+      d.optimizerBytes = event.optimizerBytes;
       return;
     case 'inputEnded':
       d.inputEnded = true;

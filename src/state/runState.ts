@@ -1,6 +1,7 @@
 import type { ErrorKind, LogEvent } from '../parse/events.js';
 import type { RunConfig } from '../parse/runConfig.js';
-import type { RawImage } from '../view/halfBlock.js';
+import type { SampleKind } from '../parse/sampleName.js';
+import { emptyImageCache, type CachedImage, type ImageCache } from './imageCache.js';
 import { emptyLossHistory, type LossHistory } from './lossHistory.js';
 import { initialSpeed, type SpeedState } from './speed.js';
 import { initialPauses, type PauseState } from './pauses.js';
@@ -14,6 +15,8 @@ export interface CheckpointFile {
   path: string;
   bytes: number | null;
   mtimeMs: number | null;
+  /** When the file was created (ai-toolkit deletes the oldest saves by this). */
+  ctimeMs?: number | null;
 }
 
 export interface SampleFile {
@@ -22,13 +25,14 @@ export interface SampleFile {
   path: string;
   /** The unix-ms prefix of the file name. */
   createdMs: number;
+  /** Images are drawn; videos (an .mp4) and audio are listed with a note. */
+  kind: SampleKind;
 }
 
-export interface SamplePreview {
-  path: string;
-  step: number;
-  index: number;
-  image: RawImage;
+/** Free space on the filesystem that holds the run's output. */
+export interface DiskSpace {
+  freeBytes: number;
+  totalBytes: number;
 }
 
 export interface Phase {
@@ -51,8 +55,10 @@ export type FolderEvent =
   | { type: 'logReset' }
   /** The input ended (stdin closed, or a one-shot read finished). */
   | { type: 'inputEnded' }
-  /** The newest sample, decoded small for the inline preview. */
-  | { type: 'samplePreview'; preview: SamplePreview };
+  /** A sample image, decoded small for drawing. */
+  | { type: 'sampleImage'; entry: CachedImage }
+  /** Free space on the output's filesystem, and the size of optimizer.pt (null when there is none). */
+  | { type: 'diskSpace'; disk: DiskSpace | null; optimizerBytes: number | null };
 
 export type RunEvent = LogEvent | FolderEvent | GpuEvent;
 
@@ -115,8 +121,10 @@ export interface RunState {
   recentLines: LogLine[];
   /** GPUs and host, from nvidia-smi and systeminformation. */
   gpu: GpuState;
-  /** The newest sample image, small, for the inline preview. */
-  preview: SamplePreview | null;
+  /** Sample images decoded small, by file and size. */
+  images: ImageCache;
+  disk: DiskSpace | null;
+  optimizerBytes: number | null;
 }
 
 export interface LogLine {
@@ -167,7 +175,9 @@ export function initialRunState(): RunState {
     lossFromDbUntil: null,
     recentLines: [],
     gpu: initialGpu(),
-    preview: null,
+    images: emptyImageCache(),
+    disk: null,
+    optimizerBytes: null,
   };
 }
 

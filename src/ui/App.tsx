@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
-import { useInput, useStdout } from 'ink';
+import { useInput, useStdin, useStdout } from 'ink';
 import type { RunWatch } from '../run/watchRun.js';
 import type { RunState } from '../state/runState.js';
 import { isFinished } from '../state/runState.js';
@@ -12,6 +12,11 @@ import { initialUi, reduceUi, type UiAction } from './uiState.js';
 import { isNewsworthy, ROUTINE_REFRESH_MS } from './refresh.js';
 import { buildViewModel } from './viewModel.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
+import { Gallery } from './components/Gallery.js';
+import { buildGalleryModel } from './galleryModel.js';
+import { imageWishes } from './sampleView.js';
+import type { TerminalGraphics } from './terminalGraphics.js';
+import type { ImageProtocolChoice } from './graphicsSupport.js';
 
 export interface AppOptions {
   target: number;
@@ -27,6 +32,8 @@ export interface AppOptions {
   imageMode?: HalfBlockMode;
   /** How often routine progress and the clock are redrawn. */
   routineRefreshMs?: number;
+  /** Pictures drawn by the terminal itself (kitty, iTerm2, sixel) for the full-screen view. */
+  graphics?: TerminalGraphics | null;
 }
 
 /**
@@ -96,12 +103,61 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     latest.current.ui = reduceUi(latest.current.ui, action);
     dispatchUi(action);
   }, []);
+  const graphics = options.graphics ?? null;
+  // While the terminal is asked which graphics it has, what it reads is its reply, not keys.
+  const { internal_eventEmitter: inputEvents } = useStdin() as { internal_eventEmitter?: NodeJS.EventEmitter };
+  useEffect(() => {
+    if (!graphics || !inputEvents) return;
+    const onInput = (data: string) => graphics.onInput(data);
+    inputEvents.on('input', onInput);
+    return () => {
+      inputEvents.off('input', onInput);
+    };
+  }, [graphics, inputEvents]);
   useInput(
     (input, key) => {
+      if (graphics?.awaitingReply) return;
+      // Leaving the full-screen view: the terminal's picture goes before the dashboard is drawn.
+      if (latest.current.ui.screen === 'view') graphics?.clear();
       dispatchKey({ ...key, input }, { ...latest.current }, { ui: dispatch, quit: onQuit }, clock());
     },
     { isActive: options.keys },
   );
+
+  // The sample images on screen (and the neighbours ←/→ reach) are decoded by the watcher.
+  useEffect(() => {
+    watch.wantImages(imageWishes(run, ui, size));
+  }, [watch, run.samples, run.images, ui.sample, ui.screen, ui.compareLeft, size.cols, size.rows]);
+
+  // The full-screen view with a terminal graphics protocol: known from the environment, or asked once.
+  const [protocol, setProtocol] = useState<ImageProtocolChoice | null>(() => (graphics ? graphics.known() : 'blocks'));
+  useEffect(() => {
+    if (ui.screen !== 'view' || protocol !== null || !graphics) return;
+    let live = true;
+    void graphics.protocol().then((answer) => {
+      if (live) setProtocol(answer);
+    });
+    return () => {
+      live = false;
+    };
+  }, [ui.screen, protocol, graphics]);
+
+  const gallery = useMemo(() => {
+    if (ui.screen === 'dashboard' || size.cols < 20 || size.rows < 6) return null;
+    return buildGalleryModel({
+      run,
+      ui,
+      cols: size.cols,
+      height: size.rows - 1,
+      glyphs: options.glyphs,
+      imageMode: options.theme === 'mono' || options.glyphs === 'ascii' ? 'grey' : (options.imageMode ?? 'truecolor'),
+      graphics: protocol !== 'blocks',
+    });
+  }, [run, ui, size.cols, size.rows, options.glyphs, options.theme, options.imageMode, protocol]);
+  useEffect(() => {
+    if (!graphics || !gallery?.imageArea || !gallery.imagePath || protocol === null || protocol === 'blocks') return;
+    void graphics.draw(gallery.imagePath, gallery.imageArea, protocol);
+  }, [graphics, gallery?.imagePath, gallery?.imageArea?.cols, gallery?.imageArea?.rows, protocol]);
 
   const layout = computeLayout(size.cols, size.rows, { showLog: ui.showLog });
   // The loss chart keeps its scale from frame to frame while the data fits it (fewer redrawn rows).
@@ -125,5 +181,6 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [run, ui, now, size.cols, size.rows, options.target, options.glyphs],
   );
+  if (gallery && !ui.showHelp) return <Gallery lines={gallery.lines} theme={options.theme} cols={size.cols} />;
   return <Dashboard view={view} layout={layout} theme={options.theme} showHelp={ui.showHelp} />;
 }

@@ -147,12 +147,44 @@ export class FrameWriter extends EventEmitter {
       const next = frameLines(erase ? text.slice(erase[0].length) : text);
       out = frameDiff(this.lines, next, this.target.columns || Infinity);
       this.lines = next;
+      queueMicrotask(() => this.checkWaiters());
     }
     if (out.length === 0) {
       done?.();
       return true;
     }
     return this.target.write(out, done);
+  }
+
+  private waiters: Array<{ from: number; count: number; resolve(): void }> = [];
+
+  /**
+   * Resolves once the screen's rows `from`…`from + count − 1` (0-based) are blank, so that a picture
+   * drawn there by a graphics protocol is not wiped by a frame still on its way.
+   */
+  whenBlank(from: number, count: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiters.push({ from, count, resolve });
+      this.checkWaiters();
+    });
+  }
+
+  private checkWaiters(): void {
+    if (this.waiters.length === 0) return;
+    this.waiters = this.waiters.filter((waiter) => {
+      if (this.lines.length === 0) return true;
+      for (let i = waiter.from; i < waiter.from + waiter.count; i++) {
+        const line = this.lines[i];
+        if (line !== undefined && line.replace(/\x1b\[[0-9;]*m/g, '').trim() !== '') return true;
+      }
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  /** Writes bytes that are not a frame (a picture) straight to the terminal. */
+  writeRaw(text: string): void {
+    this.target.write(text);
   }
 
   /** Stops following the real terminal's resizes. */

@@ -18,6 +18,7 @@ export function isNewsworthy(shown: RunState, next: RunState): boolean {
     shown.checkpoints.length !== next.checkpoints.length ||
     shown.lastCheckpoint?.path !== next.lastCheckpoint?.path ||
     shown.samples.length !== next.samples.length ||
+    shown.images !== next.images ||
     shown.recognised !== next.recognised ||
     shown.gpu.problem !== next.gpu.problem
   );

@@ -4,6 +4,8 @@ import { render, type Instance } from 'ink';
 import type { RunWatch } from '../run/watchRun.js';
 import { App, type AppOptions } from './App.js';
 import { FrameWriter } from './frameWriter.js';
+import { TerminalGraphics } from './terminalGraphics.js';
+import type { ImagesFlag } from '../cli/args.js';
 
 /** Exit codes for the ways the dashboard can end. */
 export const DASHBOARD_EXIT = { quit: 0, sigint: 130, sighup: 129, sigterm: 143, error: 70 } as const;
@@ -33,7 +35,7 @@ function keyboard(): { input: NodeJS.ReadStream; owned: tty.ReadStream | null } 
  * comes. Every way out restores the terminal (main screen, cursor, cooked mode) and none of them
  * touches the training run. Resolves with the exit code.
  */
-export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'>): Promise<number> {
+export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys' | 'graphics'> & { images?: ImagesFlag }): Promise<number> {
   const stdout = process.stdout;
   const { input: stdin, owned } = keyboard();
   // Ink 6.8 reports isRawModeSupported as undefined, not false, for a stdin that is not a terminal.
@@ -80,7 +82,16 @@ export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'
 
     stdout.write(ENTER);
     frames = new FrameWriter(stdout);
-    instance = render(<App watch={watch} options={{ ...options, keys }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
+    const writer = frames;
+    const images = options.images ?? 'auto';
+    // Asking the terminal needs its answer on the keyboard: only when keys come from the terminal.
+    const graphics = new TerminalGraphics(
+      { write: (text) => writer.writeRaw(text), invalidate: () => writer.invalidate(), whenBlank: (from, count) => writer.whenBlank(from, count) },
+      process.env,
+      images === 'auto' ? null : images,
+      keys,
+    );
+    instance = render(<App watch={watch} options={{ ...options, keys, graphics }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
       stdout: frames as unknown as NodeJS.WriteStream,
       stdin,
       exitOnCtrlC: false,

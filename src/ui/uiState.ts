@@ -1,4 +1,9 @@
+import type { SamplePick } from '../state/sampleIndex.js';
+
 /** What the dashboard itself remembers, apart from the run: toggles, smoothing, a passing message. Pure. */
+
+/** The dashboard, two samples side by side, or one sample on the whole screen. */
+export type Screen = 'dashboard' | 'compare' | 'view';
 
 export interface UiState {
   showHelp: boolean;
@@ -7,6 +12,11 @@ export interface UiState {
   smoothing: number;
   /** A one-line message (a key that cannot work now says why), shown until `until` (ms). */
   flash: { text: string; until: number } | null;
+  /** The sample shown: a step (null follows the newest) and a prompt. */
+  sample: SamplePick;
+  screen: Screen;
+  /** In the comparison, the step on the left (the right one is `sample`). */
+  compareLeft: number | null;
 }
 
 /** Smoothing strengths the `+`/`-` keys step through. */
@@ -14,7 +24,7 @@ export const SMOOTHING_STEPS = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99] as const;
 export const FLASH_MS = 4000;
 
 export function initialUi(): UiState {
-  return { showHelp: false, showLog: false, smoothing: 0.9, flash: null };
+  return { showHelp: false, showLog: false, smoothing: 0.9, flash: null, sample: { step: null, index: 0 }, screen: 'dashboard', compareLeft: null };
 }
 
 export type UiAction =
@@ -24,7 +34,12 @@ export type UiAction =
   | { type: 'smoothMore' }
   | { type: 'smoothLess' }
   | { type: 'flash'; text: string; now: number }
-  | { type: 'clearFlash' };
+  | { type: 'clearFlash' }
+  | { type: 'pickSample'; pick: SamplePick }
+  | { type: 'openCompare'; left: number; right: SamplePick }
+  | { type: 'compareLeft'; step: number }
+  | { type: 'openView' }
+  | { type: 'closeScreen' };
 
 export function reduceUi(ui: UiState, action: UiAction): UiState {
   switch (action.type) {
@@ -42,6 +57,16 @@ export function reduceUi(ui: UiState, action: UiAction): UiState {
       return { ...ui, flash: { text: action.text, until: action.now + FLASH_MS } };
     case 'clearFlash':
       return ui.flash ? { ...ui, flash: null } : ui;
+    case 'pickSample':
+      return { ...ui, sample: action.pick };
+    case 'openCompare':
+      return { ...ui, screen: 'compare', compareLeft: action.left, sample: action.right, showHelp: false };
+    case 'compareLeft':
+      return { ...ui, compareLeft: action.step };
+    case 'openView':
+      return { ...ui, screen: 'view', showHelp: false };
+    case 'closeScreen':
+      return ui.screen === 'dashboard' ? ui : { ...ui, screen: 'dashboard', compareLeft: null };
   }
 }
 

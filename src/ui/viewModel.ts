@@ -10,7 +10,9 @@ import { baseName } from '../parse/checkpointName.js';
 import { formatBytes, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
 import { chartYDomain, progressBar, renderLossChart, sparkline, type CellStyle, type ChartMarker, type Glyphs } from '../view/charts/index.js';
 import type { DashboardLayout } from './layout.js';
-import { fitSize, renderHalfBlocks, resizeNearest, type HalfBlockMode } from '../view/halfBlock.js';
+import type { HalfBlockMode } from '../view/halfBlock.js';
+import { checkpointSaves, diskOutlook, savesDeletedNext, smoothedLossAt } from '../state/checkpoints.js';
+import { imageCells, missingImageNote, PANEL_PX, pickedImage, promptCaption, shownSample, stepCaption, type ImageCells } from './sampleView.js';
 import type { UiState } from './uiState.js';
 import { footerItems, helpRows, type KeyContext } from './keymap.js';
 
@@ -105,7 +107,7 @@ export function buildViewModel(input: ViewInput): ViewModel {
     loss: fit(loss.lines, layout.mainWidth),
     speed: fit(speedLines(state, layout.rows.speed, layout.cols, glyphs), layout.cols),
     gpu: fit(gpuLines(state, layout.rows.gpu, side, glyphs), side),
-    samples: fit(samplesLines(state, layout.rows.samples, side, now, glyphs, glyphs === 'ascii' ? 'grey' : (input.imageMode ?? 'truecolor')), side),
+    samples: fit(samplesLines(state, ui, layout.rows.samples, side, now, glyphs, glyphs === 'ascii' ? 'grey' : (input.imageMode ?? 'truecolor')), side),
     log: fit(logLines(state, layout.rows.log, layout.cols, glyphs), layout.cols),
     help: fit(helpLines(ctx, layout.cols, glyphs), layout.cols),
     footer: fitLine(footerLine(ctx, now, layout.cols), layout.cols, glyphs),
@@ -113,7 +115,7 @@ export function buildViewModel(input: ViewInput): ViewModel {
   };
 }
 
-const ASCII_FOR: Record<string, string> = { '—': '-', '–': '-', '·': '.', '…': '~', '×': 'x', '▲': '^', '─': '-', '│': '|', '┤': '+', '█': '#', '░': '-' };
+const ASCII_FOR: Record<string, string> = { '—': '-', '–': '-', '·': '.', '…': '~', '×': 'x', '▲': '^', '─': '-', '│': '|', '┤': '+', '█': '#', '░': '-', '✗': 'x', '←': '<', '→': '>', '↑': '^', '↓': 'v', '◂': '<' };
 
 /** Text for a terminal without UTF-8: known symbols get an ASCII stand-in, anything else `?`. */
 export function asciiOnly(text: string): string {
@@ -409,39 +411,107 @@ function trainerLine(gpu: GpuState, width: number): ViewLine {
   }
 }
 
-function samplesLines(state: RunState, rows: number, width: number, now: number, glyphs: Glyphs, imageMode: HalfBlockMode): ViewLine[] {
+function samplesLines(state: RunState, ui: UiState, rows: number, width: number, now: number, glyphs: Glyphs, imageMode: HalfBlockMode): ViewLine[] {
   if (rows <= 0) return [];
-  const newest = state.samples[state.samples.length - 1];
+  const steps = new Set(state.samples.map((s) => s.step)).size;
   const head: ViewRun[] = [];
-  if (newest) head.push(run(`${state.samples.length} samples`, 'dim'));
-  const lines: ViewLine[] = [title(state.preview ? 'Samples & checkpoints' : 'Checkpoints', width, glyphs, head)];
+  if (state.samples.length > 0) head.push(run(`${state.samples.length} samples · ${steps} steps`, 'dim'));
+  const lines: ViewLine[] = [title(state.samples.length > 0 ? 'Samples & checkpoints' : 'Checkpoints', width, glyphs, head)];
   const text: ViewLine[] = [];
-  const preview = state.preview;
-  let image: string[] = [];
-  let imageCols = 0;
-  if (preview && rows >= 4 && width >= 30) {
-    const size = fitSize(preview.image.width, preview.image.height, Math.floor(width * 0.45), rows - 1);
-    image = renderHalfBlocks(resizeNearest(preview.image, size.width, size.height), imageMode);
-    imageCols = size.width;
-    const ago = state.step !== null ? Math.max(0, state.step - preview.step) : null;
-    text.push([run(`step ${preview.step}`, 'value'), run(ago !== null && ago > 0 ? `, ${ago} steps ago` : ', newest', 'dim')]);
-    const prompt = state.config?.prompts[preview.index];
-    text.push([run(`prompt ${preview.index + 1}`, 'dim'), ...(prompt ? [run(`: ${clean(prompt)}`, 'dim')] : [])]);
+  const resolved = shownSample(state, ui);
+  let picture: ImageCells | null = null;
+  let pictureCols = 0;
+  if (resolved && rows >= 4 && width >= 30) {
+    pictureCols = Math.floor(width * 0.45);
+    const image = pickedImage(state, resolved.sample, PANEL_PX);
+    if (image) picture = imageCells(image, pictureCols, rows - 1, imageMode);
+    // "step 1200 · 300 steps ago" on one line where it fits, else on two.
+    const caption = stepCaption(state, resolved);
+    const textWidth = width - (picture ? picture.cols : pictureCols) - 1;
+    const style: ViewStyle = resolved.newest ? 'value' : 'warn';
+    if ([...caption].length <= textWidth) text.push([run(caption, style)]);
+    else text.push(...caption.split(' · ').map((part, i) => [run(part, i === 0 ? style : 'dim')]));
+    text.push([run(promptCaption(state, resolved.index), 'dim')]);
+    const note = missingImageNote(resolved, image !== null);
+    if (note) text.push([run(note, 'dim')]);
+    if (picture) pictureCols = picture.cols;
   }
-  const checkpoints = [...state.checkpoints].reverse();
-  for (const c of checkpoints) {
-    const age = c.mtimeMs !== null ? `${formatDuration(Math.max(0, (now - c.mtimeMs) / 1000))} ago` : '';
-    const label = c.step === null ? 'final' : `step ${c.step}`;
-    text.push(fitItems([[run(label.padEnd(11), 'value')], [run(formatBytes(c.bytes).padStart(9), 'dim')], [run(age, 'dim')], [run(clean(baseName(c.path)), 'dim')]], width, '  '));
-  }
-  if (checkpoints.length === 0) text.push([run(isFinished(state.status) ? 'no checkpoint was saved' : 'no checkpoint yet', 'dim')]);
+  text.push(...checkpointLines(state, resolved?.step ?? null, now, glyphs, pictureCols > 0 ? width - pictureCols - 1 : width));
   for (let i = 0; i < rows - 1; i++) {
-    const picture: ViewLine = image[i] !== undefined ? [{ text: image[i]!, style: null, cells: imageCols }, run(' ')] : imageCols > 0 ? [run(' '.repeat(imageCols + 1))] : [];
+    const cells: ViewLine =
+      picture && picture.rows[i] !== undefined
+        ? [{ text: picture.rows[i]!, style: null, cells: picture.cols }, run(' ')]
+        : pictureCols > 0
+          ? [run(' '.repeat(pictureCols + 1))]
+          : [];
     const words = text[i] ?? [];
-    if (picture.length === 0 && words.length === 0) break;
-    lines.push([...picture, ...fitLine(words, width - (imageCols > 0 ? imageCols + 1 : 0), glyphs)]);
+    if (cells.length === 0 && words.length === 0) break;
+    lines.push([...cells, ...fitLine(words, width - (pictureCols > 0 ? pictureCols + 1 : 0), glyphs)]);
   }
   return lines.slice(0, rows);
+}
+
+/**
+ * The saves, newest first: step, size, age and the smoothed loss there, the one ai-toolkit deletes at
+ * the next save marked, the one matching the sample on screen pointed at; then the disk outlook.
+ */
+function checkpointLines(state: RunState, sampleStep: number | null, now: number, glyphs: Glyphs, width: number): ViewLine[] {
+  const lines: ViewLine[] = [];
+  const saves = checkpointSaves(state.checkpoints).reverse();
+  const doomed = new Set(savesDeletedNext(state).map((s) => s.step));
+  const outlook = diskOutlook(state);
+  if (outlook && !outlook.fits) {
+    lines.push([run(`disk: ${formatBytes(outlook.freeBytes)} free, ${outlook.savesAhead} saves ahead need ~${formatBytes(outlook.needBytes)}`, 'warn')]);
+  }
+  const narrow = width < 36;
+  for (const save of saves) {
+    const step = save.step ?? state.totalSteps;
+    const label = save.step === null ? 'final' : narrow ? `${save.step}` : `step ${save.step}`;
+    const loss = step !== null ? smoothedLossAt(state.lossHistory, step) : null;
+    const age = save.mtimeMs !== null ? Math.max(0, (now - save.mtimeMs) / 1000) : null;
+    const items: ViewRun[][] = [
+      [run(label.padStart(narrow ? 5 : 10), save.step !== null && save.step === sampleStep ? 'value' : null)],
+      [run(narrow ? compactBytes(save.bytes).padStart(5) : formatBytes(save.bytes).padStart(9), 'dim')],
+      [run(age === null ? '' : narrow ? compactAge(age).padStart(3) : `${formatDuration(age)} ago`.padStart(10), 'dim')],
+    ];
+    if (loss !== null) items.push([run(`${narrow ? '' : 'loss '}${formatLoss(loss)}`, 'dim')]);
+    if (save.pair) items.push([run(narrow ? 'h+l' : 'high+low', 'dim')]);
+    if (doomed.has(save.step)) items.push([run(narrow ? '✗next' : '✗ deleted at next save', 'warn')]);
+    else if (save.step !== null && save.step === sampleStep) items.push([run(glyphs === 'unicode' ? '◂' : '<', 'value')]);
+    lines.push(fitItems(items, width, ' '));
+  }
+  if (saves.length === 0) lines.push([run(isFinished(state.status) ? 'no checkpoint was saved' : 'no checkpoint yet', 'dim')]);
+  if (outlook && outlook.fits && outlook.savesAhead > 0) {
+    lines.push([run(`disk ${formatBytes(outlook.freeBytes)} free · ${outlook.savesAhead} saves ahead ~${formatBytes(outlook.needBytes)}`, 'dim')]);
+  } else if (!outlook && state.disk) {
+    lines.push([run(`disk ${formatBytes(state.disk.freeBytes)} free`, 'dim')]);
+  }
+  return lines;
+}
+
+/** "162M", "1.2G": a size in five cells at most. */
+function compactBytes(bytes: number | null): string {
+  if (bytes === null) return '—';
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
+}
+
+/** "40s", "5m", "3h", "2d": an age in three cells. */
+function compactAge(seconds: number): string {
+  if (seconds < 60) return `${Math.floor(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+function formatLoss(loss: number): string {
+  return Math.abs(loss) >= 1 ? loss.toFixed(3) : loss.toPrecision(3);
 }
 
 function logLines(state: RunState, rows: number, width: number, glyphs: Glyphs): ViewLine[] {

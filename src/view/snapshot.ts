@@ -23,7 +23,7 @@ export interface JsonSnapshot {
   finishAt: string | null;
   lastCheckpoint: { step: number | null; path: string } | null;
   checkpoints: Array<{ step: number | null; path: string; bytes: number | null }>;
-  samples: Array<{ step: number; index: number; path: string }>;
+  samples: Array<{ step: number; index: number; path: string; prompt: string | null }>;
   error: { kind: string; message: string } | null;
   lora: { rank: number; alpha: number } | null;
   gpu: GpuJson | null;
@@ -72,7 +72,7 @@ export function jsonSnapshot(state: RunState, eta: Eta): JsonSnapshot {
     finishAt: eta.finishAtMs === null ? null : new Date(eta.finishAtMs).toISOString(),
     lastCheckpoint: state.lastCheckpoint,
     checkpoints: state.checkpoints.map(({ step, path, bytes }) => ({ step, path, bytes })),
-    samples: state.samples.map(({ step, index, path }) => ({ step, index, path })),
+    samples: state.samples.map(({ step, index, path }) => ({ step, index, path, prompt: state.config?.prompts[index] ?? null })),
     error: state.error,
     lora: state.lora,
     gpu: selected ? gpuJson(state, selected) : null,

@@ -3,6 +3,7 @@ import { readLog, fixtureText } from '../helpers/readLog.js';
 import { frameWhere, renderDashboard, stripAnsi } from '../helpers/dashboard.js';
 import { reduceRun } from '../../src/state/reduceRun.js';
 import { initialRunState, type RunState } from '../../src/state/runState.js';
+import { addImage, emptyImageCache } from '../../src/state/imageCache.js';
 import { computeLayout } from '../../src/ui/layout.js';
 
 // The dashboard rendered with ink-testing-library at fixed sizes, for each kind of run.
@@ -162,9 +163,11 @@ describe('sample preview', () => {
   // A 4×4 image: red on top, blue below.
   const data = new Uint8Array(4 * 4 * 3);
   for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) data.set(y < 2 ? [255, 0, 0] : [0, 0, 255], (y * 4 + x) * 3);
+  const path = '/o/samples/1__000001200_0.jpg';
   const withPreview = (): RunState => ({
     ...stateOf('001-lokr-saving-checkpoints-windows.txt'),
-    preview: { path: '/o/samples/1__000001200_0.jpg', step: 1200, index: 0, image: { width: 4, height: 4, channels: 3, data } },
+    samples: [{ path, step: 1200, index: 0, createdMs: 1, kind: 'image' }],
+    images: addImage(emptyImageCache(), { path, maxPx: 96, image: { width: 4, height: 4, channels: 3, data } }),
   });
 
   it('draws the newest sample in coloured half blocks beside its step and the checkpoints', () => {
@@ -173,7 +176,7 @@ describe('sample preview', () => {
     expect(frame).toContain('▄');
     expect(frame).toMatch(/\x1b\[[0-9;]*38;2;255;0;0[0-9;]*m|\x1b\[[0-9;]*48;2;255;0;0[0-9;]*m/);
     expect(r.plain()).toMatch(/── Samples & checkpoints/);
-    expect(r.plain()).toMatch(/▄+ step 1200, 300 steps ago/);
+    expect(r.plain()).toMatch(/▄+ step 1200\n.*▄+ 300 steps ago\n.*▄+ prompt 1\/1/);
     r.unmount();
   });
 

@@ -1,0 +1,176 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { hasImage } from '../state/imageCache.js';
+import { sampledSteps } from '../state/sampleIndex.js';
+import type { RunEvent, RunState, SampleFile } from '../state/runState.js';
+import { listSamples } from './runFolder.js';
+
+/**
+ * Keeps the run's samples and their small decoded images up to date (I/O).
+ *
+ * `samples/` is watched (fs.watch), so a new image is listed and decoded within milliseconds of
+ * landing rather than at the next folder scan; the scan still runs as the fallback for file systems
+ * that send no events. New images of the newest step are decoded at once; older ones when the
+ * dashboard asks for them (browsing). sharp decodes on libuv's pool, never on the main thread.
+ * A file that fails to decode (still being written) is tried again when it changes.
+ */
+
+/** The size the panel's images are decoded to fit (the panel is at most ~50 × 20 cells). */
+export const PANEL_IMAGE_PX = 96;
+/** A change to `samples/` is read after this quiet time, so a burst of events is one listing. */
+const SETTLE_MS = 15;
+/** A file that failed to decode and sent no event since is tried again after this long. */
+const RETRY_MS = 5000;
+
+export interface ImageRequest {
+  path: string;
+  maxPx: number;
+}
+
+export interface SampleImagesOptions {
+  folder: string;
+  getState(): RunState;
+  /** `urgent`: draw it now rather than at the next routine refresh. */
+  apply(events: RunEvent[], urgent: boolean): void;
+  /** Decode images at all (off for --once). */
+  decode: boolean;
+}
+
+export class SampleImages {
+  private watcher: FSWatcher | null = null;
+  private settleTimer: NodeJS.Timeout | null = null;
+  private wanted: ImageRequest[] = [];
+  private readonly queue: ImageRequest[] = [];
+  /** Files that failed to decode and when: tried again when they change, or after a while. */
+  private readonly failed = new Map<string, number>();
+  private busy = false;
+  private closed = false;
+  private listing = false;
+  private relist = false;
+
+  constructor(private readonly options: SampleImagesOptions) {}
+
+  /** Takes a fresh listing (from the folder scan): starts watching once `samples/` exists. */
+  onListed(samples: SampleFile[]): void {
+    if (!this.watcher && !this.closed) this.startWatching();
+    // Where no events come (network mounts), a failed file is tried again now and then.
+    const now = Date.now();
+    for (const [path, at] of this.failed) if (now - at > RETRY_MS) this.failed.delete(path);
+    this.queueNewest(samples);
+    this.pump();
+  }
+
+  /** What the screen wants drawn now, most important first. Replaces the previous wishes. */
+  want(requests: ImageRequest[]): void {
+    this.wanted = requests;
+    for (const request of [...requests].reverse()) this.enqueue(request, true);
+    this.pump();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  private startWatching(): void {
+    try {
+      const dir = join(this.options.folder, 'samples');
+      this.watcher = watch(dir, { persistent: false }, (_event, name) => {
+        if (typeof name === 'string') this.failed.delete(join(dir, name));
+        else this.failed.clear();
+        this.changed();
+      });
+      this.watcher.on('error', () => {
+        // The folder went away: the next scan starts again.
+        this.watcher?.close();
+        this.watcher = null;
+      });
+    } catch {
+      this.watcher = null;
+    }
+  }
+
+  private changed(): void {
+    if (this.closed) return;
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => void this.list(), SETTLE_MS);
+  }
+
+  private async list(): Promise<void> {
+    this.settleTimer = null;
+    if (this.listing) {
+      this.relist = true;
+      return;
+    }
+    this.listing = true;
+    try {
+      const samples = await listSamples(this.options.folder);
+      if (this.closed) return;
+      const before = this.options.getState().samples;
+      if (!sameSamples(before, samples)) this.options.apply([{ type: 'sampleList', samples }], true);
+      this.queueNewest(samples);
+      // A file that changed since it failed is worth another try.
+      for (const request of this.wanted) this.enqueue(request, true);
+      this.pump();
+    } finally {
+      this.listing = false;
+      if (this.relist && !this.closed) {
+        this.relist = false;
+        void this.list();
+      }
+    }
+  }
+
+  /** The newest step's images, at panel size: the dashboard shows one of them by default. */
+  private queueNewest(samples: readonly SampleFile[]): void {
+    if (!this.options.decode) return;
+    const steps = sampledSteps(samples);
+    const newest = steps[steps.length - 1];
+    if (newest === undefined) return;
+    for (const sample of samples) {
+      if (sample.step === newest && sample.kind === 'image') this.enqueue({ path: sample.path, maxPx: PANEL_IMAGE_PX }, false);
+    }
+  }
+
+  private enqueue(request: ImageRequest, first: boolean): void {
+    if (!this.options.decode) return;
+    const state = this.options.getState();
+    if (hasImage(state.images, request.path, request.maxPx)) return;
+    const sample = state.samples.find((s) => s.path === request.path);
+    if (!sample || sample.kind !== 'image') return;
+    if (this.failed.has(request.path)) return;
+    if (this.queue.some((q) => q.path === request.path && q.maxPx >= request.maxPx)) return;
+    if (first) this.queue.unshift(request);
+    else this.queue.push(request);
+  }
+
+  private pump(): void {
+    if (this.busy || this.closed) return;
+    const request = this.queue.shift();
+    if (!request) return;
+    this.busy = true;
+    void this.decode(request).finally(() => {
+      this.busy = false;
+      this.pump();
+    });
+  }
+
+  private async decode(request: ImageRequest): Promise<void> {
+    if (hasImage(this.options.getState().images, request.path, request.maxPx)) return;
+    const { decodeSample } = await import('../sources/sampleImage.js');
+    const image = await decodeSample(request.path, request.maxPx);
+    if (this.closed) return;
+    if (!image) {
+      this.failed.set(request.path, Date.now());
+      return;
+    }
+    this.failed.delete(request.path);
+    this.options.apply([{ type: 'sampleImage', entry: { path: request.path, maxPx: request.maxPx, image } }], true);
+  }
+}
+
+function sameSamples(a: readonly SampleFile[], b: readonly SampleFile[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.path === b[i]!.path);
+}
