@@ -67,7 +67,7 @@ export function shownSample(run: RunState, ui: UiState): ResolvedSample | null {
 /** "step 750 · 250 steps ago", or "step 1000 · newest" when it was made at the current step. */
 export function stepCaption(run: RunState, resolved: ResolvedSample): string {
   const ago = run.step !== null ? run.step - resolved.step : null;
-  return `step ${resolved.step}${ago !== null && ago > 0 ? ` · ${ago} steps ago` : resolved.newest ? ' · newest' : ''}`;
+  return `step ${resolved.step}${ago !== null && ago > 0 ? ` · ${ago} step${ago === 1 ? '' : 's'} ago` : resolved.newest ? ' · newest' : ''}`;
 }
 
 /** "prompt 2/4: a photo of sks dog" — the config's text, stripped of control sequences. */
@@ -75,6 +75,29 @@ export function promptCaption(run: RunState, index: number): string {
   const count = promptCount(run.samples, run.config?.prompts.length ?? 0);
   const text = run.config?.prompts[index];
   return `prompt ${index + 1}/${Math.max(count, index + 1)}${text ? `: ${oneLine(text)}` : ''}`;
+}
+
+/** Text cut into lines of at most `width` cells at spaces (a word longer than a line is cut), at most `maxLines`. */
+export function wrapText(text: string, width: number, maxLines: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const candidate = line ? `${line} ${word}` : word;
+    if ([...candidate].length <= width) {
+      line = candidate;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = [...word].length > width ? [...word].slice(0, width).join('') : word;
+    if (lines.length >= maxLines) break;
+  }
+  if (line && lines.length < maxLines) lines.push(line);
+  if (lines.length === maxLines && lines.join(' ').length < text.length) {
+    // Say that it goes on.
+    const last = [...lines[maxLines - 1]!];
+    lines[maxLines - 1] = `${last.slice(0, Math.max(0, width - 1)).join('')}…`;
+  }
+  return lines;
 }
 
 /** What stands in for a picture that is not drawn: a video, audio, a file still decoding. */

@@ -12,7 +12,7 @@ import { chartYDomain, progressBar, renderLossChart, sparkline, type CellStyle, 
 import type { DashboardLayout } from './layout.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
 import { checkpointSaves, diskOutlook, savesDeletedNext, smoothedLossAt } from '../state/checkpoints.js';
-import { imageCells, missingImageNote, PANEL_PX, pickedImage, promptCaption, shownSample, stepCaption, type ImageCells } from './sampleView.js';
+import { imageCells, missingImageNote, PANEL_PX, pickedImage, promptCaption, shownSample, stepCaption, wrapText, type ImageCells } from './sampleView.js';
 import type { UiState } from './uiState.js';
 import { footerItems, helpRows, type KeyContext } from './keymap.js';
 
@@ -431,8 +431,10 @@ function samplesLines(state: RunState, ui: UiState, rows: number, width: number,
     const style: ViewStyle = resolved.newest ? 'value' : 'warn';
     if ([...caption].length <= textWidth) text.push([run(caption, style)]);
     else text.push(...caption.split(' · ').map((part, i) => [run(part, i === 0 ? style : 'dim')]));
-    text.push([run(promptCaption(state, resolved.index), 'dim')]);
     const note = missingImageNote(resolved, image !== null);
+    // The prompt, over as many lines as the picture leaves free beside the checkpoints' first rows.
+    const promptLines = Math.max(1, Math.min(4, rows - 1 - text.length - (note ? 1 : 0) - 3));
+    for (const line of wrapText(promptCaption(state, resolved.index), textWidth, promptLines)) text.push([run(line, 'dim')]);
     if (note) text.push([run(note, 'dim')]);
     if (picture) pictureCols = picture.cols;
   }
@@ -460,10 +462,11 @@ function checkpointLines(state: RunState, sampleStep: number | null, now: number
   const saves = checkpointSaves(state.checkpoints).reverse();
   const doomed = new Set(savesDeletedNext(state).map((s) => s.step));
   const outlook = diskOutlook(state);
-  if (outlook && !outlook.fits) {
-    lines.push([run(`disk: ${formatBytes(outlook.freeBytes)} free, ${outlook.savesAhead} saves ahead need ~${formatBytes(outlook.needBytes)}`, 'warn')]);
-  }
   const narrow = width < 36;
+  const size = (bytes: number) => (narrow ? compactBytes(bytes) : formatBytes(bytes));
+  if (outlook && !outlook.fits) {
+    lines.push([run(`disk ${size(outlook.freeBytes)} free < ~${size(outlook.needBytes)} for ${outlook.savesAhead} saves`, 'warn')]);
+  }
   for (const save of saves) {
     const step = save.step ?? state.totalSteps;
     const label = save.step === null ? 'final' : narrow ? `${save.step}` : `step ${save.step}`;
@@ -482,9 +485,9 @@ function checkpointLines(state: RunState, sampleStep: number | null, now: number
   }
   if (saves.length === 0) lines.push([run(isFinished(state.status) ? 'no checkpoint was saved' : 'no checkpoint yet', 'dim')]);
   if (outlook && outlook.fits && outlook.savesAhead > 0) {
-    lines.push([run(`disk ${formatBytes(outlook.freeBytes)} free · ${outlook.savesAhead} saves ahead ~${formatBytes(outlook.needBytes)}`, 'dim')]);
+    lines.push([run(`disk ${size(outlook.freeBytes)} free · ${outlook.savesAhead} saves ~${size(outlook.needBytes)}`, 'dim')]);
   } else if (!outlook && state.disk) {
-    lines.push([run(`disk ${formatBytes(state.disk.freeBytes)} free`, 'dim')]);
+    lines.push([run(`disk ${size(state.disk.freeBytes)} free`, 'dim')]);
   }
   return lines;
 }
