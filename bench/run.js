@@ -22,6 +22,7 @@ const MEASUREMENTS = {
   dashboard: './dashboard.js',
   gpu: './gpu.js',
   eta: './eta.js',
+  preview: './preview.js',
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));

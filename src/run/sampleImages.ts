@@ -52,7 +52,11 @@ export class SampleImages {
 
   /** Takes a fresh listing (from the folder scan): starts watching once `samples/` exists. */
   onListed(samples: SampleFile[]): void {
-    if (!this.watcher && !this.closed) this.startWatching();
+    if (!this.watcher && !this.closed) {
+      this.startWatching();
+      // What landed between that listing and the watch starting is listed once more now.
+      if (this.watcher) this.changed();
+    }
     // Where no events come (network mounts), a failed file is tried again now and then.
     const now = Date.now();
     for (const [path, at] of this.failed) if (now - at > RETRY_MS) this.failed.delete(path);
@@ -109,7 +113,9 @@ export class SampleImages {
       const samples = await listSamples(this.options.folder);
       if (this.closed) return;
       const before = this.options.getState().samples;
-      if (!sameSamples(before, samples)) this.options.apply([{ type: 'sampleList', samples }], true);
+      // The list itself is not urgent: the picture is (it follows within milliseconds), and one
+      // frame with both beats a frame with "decoding…" and another with the picture.
+      if (!sameSamples(before, samples)) this.options.apply([{ type: 'sampleList', samples }], false);
       this.queueNewest(samples);
       // A file that changed since it failed is worth another try.
       for (const request of this.wanted) this.enqueue(request, true);
