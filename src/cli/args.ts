@@ -24,16 +24,37 @@ export interface CliOptions {
   /** `--no-gpu`: no nvidia-smi at all. */
   noGpu: boolean;
   images: ImagesFlag;
+  /** `--readonly`: no key acts on the trainer. */
+  readonly: boolean;
+  /** `--pid N`: the trainer's process, when lora-top cannot find it. */
+  pid: number | null;
+  /** `--db PATH`: the ai-toolkit UI's aitk_db.db. */
+  db: string | null;
+  /** `--notify`: how the end of a run (and a stall) is announced. */
+  notify: NotifyFlag;
+  /** `lora-top run [--] COMMAND…`: the trainer command to start, or null. */
+  runCommand: string[] | null;
+  /** `--no-control` (with run): start the config untouched. */
+  noControl: boolean;
 }
+
+/** `--notify`: bell, desktop (OSC 9 and OSC 777, which pass through SSH), both, or none. */
+export type NotifyFlag = 'all' | 'bell' | 'desktop' | 'off';
 
 export const USAGE = `lora-top — htop for a LoRA training run (Ostris's ai-toolkit)
 
 Usage:
   lora-top [PATH|-] [options]
+  lora-top run [options] [--] python run.py CONFIG [args…]
 
 PATH is a training folder (output/<name>), a log file (log.txt, logs/<N>_log.txt),
 or - for standard input (python run.py cfg.yaml 2>&1 | lora-top -).
 With no PATH: the newest run under ./output.
+
+lora-top run starts the trainer detached (it survives lora-top and a dropped SSH connection),
+its output appended to <training_folder>/<name>/log.txt, with a control channel so that save now,
+sample now and stop work; then shows the dashboard. lora-top <folder> re-attaches later.
+--no-control runs the config untouched.
 
 Options:
   --once            print a snapshot of the run and exit
@@ -47,18 +68,47 @@ Options:
   --interval MS     how often nvidia-smi reports (default 1000)
   --no-gpu          do not run nvidia-smi at all
   --images KIND     full-screen samples: auto (default), kitty, iterm2, sixel or blocks
+  --readonly        no key acts on the trainer (freeze, save, sample, stop are off)
+  --pid N           the trainer's process id, when lora-top cannot find it
+  --db PATH         the ai-toolkit UI's aitk_db.db, when the log does not name it
+  --notify KIND     when the run completes, fails or stalls: all (default: bell and a
+                    desktop notification), bell, desktop or off
   -h, --help        show this help
   -v, --version     show the version
 
 Keys: q or Ctrl-C quits (the training run is never affected), ? lists every key,
 l shows the log, + and - change the loss smoothing, ←/→ older/newer sample,
-↑/↓ prompt, c compares two steps side by side, v shows a sample full-screen.
+↑/↓ prompt, c compares two steps side by side, v shows a sample full-screen,
+p freezes/resumes the trainer, s saves a checkpoint now, S samples now, x stops the run.
 
 Exit codes: 0 ok, 2 usage or path error, 3 unreadable input, 70 internal error.
 Environment: NO_COLOR turns colour off.
 `;
 
 export function parseCli(argv: string[]): CliOptions {
+  // `lora-top run [options] [--] command…`: lora-top's options end where the command begins.
+  if (argv[0] === 'run') {
+    const rest = argv.slice(1);
+    const ours: string[] = [];
+    let i = 0;
+    const takesValue = new Set(['--target', '--theme', '--gpu', '--interval', '--images', '--notify', '--pid', '--db', '--demo-speed']);
+    while (i < rest.length) {
+      const arg = rest[i]!;
+      if (arg === '--') {
+        i++;
+        break;
+      }
+      if (!arg.startsWith('-')) break;
+      ours.push(arg);
+      if (takesValue.has(arg) && i + 1 < rest.length) ours.push(rest[++i]!);
+      i++;
+    }
+    const command = rest.slice(i);
+    const noControl = ours.includes('--no-control');
+    const options = parseCli(ours.filter((a) => a !== '--no-control'));
+    if (options.path !== undefined || options.demo) throw new UserError('lora-top run takes the trainer command, not a PATH (see lora-top --help)');
+    return { ...options, runCommand: command, noControl };
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -77,6 +127,10 @@ export function parseCli(argv: string[]): CliOptions {
         interval: { type: 'string' },
         'no-gpu': { type: 'boolean', default: false },
         images: { type: 'string' },
+        readonly: { type: 'boolean', default: false },
+        pid: { type: 'string' },
+        db: { type: 'string' },
+        notify: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -106,7 +160,18 @@ export function parseCli(argv: string[]): CliOptions {
     intervalMs: values.interval === undefined ? 1000 : Math.max(100, positiveInt('--interval', values.interval)),
     noGpu: values['no-gpu'] ?? false,
     images: values.images === undefined ? 'auto' : imagesFlag(values.images),
+    readonly: values.readonly ?? false,
+    pid: values.pid === undefined ? null : positiveInt('--pid', values.pid),
+    db: values.db ?? null,
+    notify: values.notify === undefined ? 'all' : notifyFlag(values.notify),
+    runCommand: null,
+    noControl: false,
   };
+}
+
+function notifyFlag(text: string): NotifyFlag {
+  if (text === 'all' || text === 'bell' || text === 'desktop' || text === 'off') return text;
+  throw new UserError(`--notify is all, bell, desktop or off, got "${text}"`);
 }
 
 function imagesFlag(text: string): ImagesFlag {

@@ -38,13 +38,14 @@ async function run(options: CliOptions): Promise<number> {
   // The dashboard's code (Ink, React, yoga) is the slowest thing to load: start on it at once.
   if (!options.once && process.stdout.isTTY) void loadDashboard().catch(() => {});
   if (options.demo) return runDemo(options);
+  if (options.runCommand) return launchAndWatch(options, options.runCommand);
 
   const location = await locateRun(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd());
   if (options.once || !process.stdout.isTTY) {
     printSnapshot(await readRunOnce(location, process.stdin, gpuOptions(options)), options);
     return EXIT.ok;
   }
-  const watch = watchRun(location, { gpu: gpuOptions(options), previews: true });
+  const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options) });
   let code: number;
   try {
     code = await showDashboard(watch, options);
@@ -107,7 +108,36 @@ async function showDashboard(watch: RunWatch, options: CliOptions): Promise<numb
     theme: chooseTheme(options.theme, process.env),
     imageMode: chooseImageMode(process.env),
     images: options.images,
+    notify: options.notify,
   });
+}
+
+function controlOptions(options: CliOptions) {
+  return { readonly: options.readonly, pid: options.pid, db: options.db };
+}
+
+/**
+ * `lora-top run`: starts the trainer detached, then shows its dashboard. Quitting leaves the
+ * trainer running; `lora-top <folder>` re-attaches with control.
+ */
+async function launchAndWatch(options: CliOptions, command: string[]): Promise<number> {
+  const { launchTrainer } = await import('../control/launch.js');
+  const launched = await launchTrainer(command, { cwd: process.cwd(), control: !options.noControl });
+  const said = `lora-top: started pid ${launched.pid}${launched.control ? ' with control' : ''}; output goes to ${launched.logPath}`;
+  if (launched.note) process.stderr.write(`lora-top: ${launched.note}\n`);
+  if (!process.stdout.isTTY || options.once) {
+    process.stdout.write(`${said}\n`);
+    return EXIT.ok;
+  }
+  const location: RunLocation = { kind: 'folder', folder: launched.folder, logPath: launched.logPath };
+  const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options) });
+  try {
+    const code = await showDashboard(watch, options);
+    process.stderr.write(`${said}\nlora-top: the run goes on; lora-top ${launched.folder} shows it again\n`);
+    return code;
+  } finally {
+    await watch.close();
+  }
 }
 
 function gpuOptions(options: CliOptions): GpuOptions {

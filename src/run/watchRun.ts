@@ -9,6 +9,7 @@ import type { RunLocation } from './locateRun.js';
 import { describeFsError } from '../cli/errors.js';
 import { listCheckpoints, listSamples, readDiskSpace, readRunConfig } from './runFolder.js';
 import { SampleImages, type ImageRequest } from './sampleImages.js';
+import type { ControlAction, RunControl } from '../control/controlSource.js';
 
 /**
  * The I/O side of reading a run: folder facts, loss_log.db, and the log (or stdin) through the
@@ -111,6 +112,8 @@ export interface RunWatch {
   subscribe(listener: (state: RunState) => void): () => void;
   /** The sample images the screen wants drawn, most important first; they arrive as state. */
   wantImages(requests: ImageRequest[]): void;
+  /** Acts on the trainer (freeze, resume, save now, sample now, stop); the outcome arrives as state. */
+  act(action: ControlAction): void;
   close(): Promise<void>;
 }
 
@@ -123,6 +126,8 @@ export interface WatchOptions {
   gpu?: GpuOptions;
   /** Decode sample images for the inline preview (the newest at once, others when asked for). */
   previews?: boolean;
+  /** Find the trainer and its control channel; null: no control at all (tests of the log side). */
+  control?: { readonly?: boolean; pid?: number | null; db?: string | null } | null;
 }
 
 /** Follows a run live. */
@@ -193,6 +198,25 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     rescanTimer = setTimeout(() => void rescan(false), rescanMs);
   };
 
+  // The trainer's process and its control channel (loaded after the first frame, like the GPU side).
+  let control: RunControl | null = null;
+  const pendingActions: ControlAction[] = [];
+  if (options.control && location.kind !== 'stdin') {
+    const controlOptions = options.control;
+    void import('../control/controlSource.js').then(({ RunControl }) => {
+      if (closed) return;
+      control = new RunControl({
+        folder,
+        getState: () => state,
+        apply: (events) => apply(stamp(events, Date.now()), true),
+        readonly: controlOptions.readonly === true,
+        pid: controlOptions.pid ?? null,
+        db: controlOptions.db ?? null,
+      });
+      for (const action of pendingActions.splice(0)) control.act(action);
+    });
+  }
+
   // GPUs: one resident nvidia-smi for the session, and the trainer's process looked for now and then.
   let gpuMonitor = null as { close(): Promise<void> } | null;
   let trainerTimer: NodeJS.Timeout | null = null;
@@ -218,7 +242,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
         gpuMonitor = startGpuMonitor({
           ...(gpu.intervalMs ? { intervalMs: gpu.intervalMs } : {}),
           ...(gpu.nvidiaSmi ? { nvidiaSmi: gpu.nvidiaSmi } : {}),
-          trainerPid: () => trainerPid,
+          trainerPid: () => state.control.pid ?? trainerPid,
           onEvent: ({ at, ...event }) => apply([{ at, event }]),
         });
       },
@@ -258,12 +282,18 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     wantImages(requests) {
       images?.want(requests);
     },
+    act(action) {
+      if (control) control.act(action);
+      else if (options.control && location.kind !== 'stdin') pendingActions.push(action);
+      else apply([{ at: Date.now(), event: { type: 'controlFailed', kind: action.type === 'sample' ? 'sample' : action.type === 'save' ? 'save' : action.type === 'stop' ? 'stop' : 'freeze', reason: 'lora-top cannot reach the trainer of a run read from standard input' } }], true);
+    },
     async close() {
       closed = true;
       if (notifyTimer) clearTimeout(notifyTimer);
       if (rescanTimer) clearTimeout(rescanTimer);
       if (trainerTimer) clearTimeout(trainerTimer);
       images?.close();
+      control?.close();
       await gpuMonitor?.close();
       stdinHandle?.close();
       await follower?.close();

@@ -103,8 +103,9 @@ export function diskOutlook(state: RunState): DiskOutlook | null {
   const keep = config?.maxStepSavesToKeep ?? null;
   const limit = keep !== null && keep > 0 ? keep : Infinity;
   // Step saves at the peak: growing to the limit, plus the one written before the oldest goes.
-  const peakStepSaves = gridAhead > 0 ? Math.min(current + gridAhead, limit + 1) : current;
-  const afterGrid = Math.min(current + gridAhead, limit);
+  // (Over the limit already — keep was lowered — the next save is still written before the extra go.)
+  const peakStepSaves = gridAhead > 0 ? Math.max(current + 1, Math.min(current + gridAhead, limit + 1)) : current;
+  const afterGrid = gridAhead > 0 ? Math.min(current + gridAhead, limit) : current;
   const peak = Math.max(peakStepSaves, afterGrid + finalAhead);
   const newSaves = Math.max(0, peak - current);
   const savesAhead = gridAhead + finalAhead;

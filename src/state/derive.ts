@@ -59,7 +59,9 @@ export function upcoming(state: RunState, eta: Eta): { save: Upcoming | null; sa
 /** Time spent in this session, from tqdm's elapsed and the wall clock since its last state. */
 export function sessionElapsed(state: RunState, now: number): number | null {
   if (state.sessionElapsedS === null) return null;
-  const since = state.status === 'training' && state.lastTrainingAt !== null ? Math.max(0, (now - state.lastTrainingAt) / 1000) : 0;
+  // While the trainer is frozen its clock stands still.
+  const clock = state.control.frozenSince ?? now;
+  const since = state.status === 'training' && state.lastTrainingAt !== null ? Math.max(0, (clock - state.lastTrainingAt) / 1000) : 0;
   // Past a minute without news the trainer is stalled or paused: do not keep counting.
   return state.sessionElapsedS + Math.min(since, 60);
 }
@@ -71,4 +73,48 @@ export function minimumLoss(state: RunState): { step: number; loss: number } | n
     if (Number.isFinite(point.loss) && (best === null || point.loss < best.loss)) best = { step: point.step, loss: point.loss };
   }
   return best;
+}
+
+export interface Liveness {
+  /** The trainer's process is gone although the log never said the run ended. */
+  exited: boolean;
+  /** The log has been silent this long while training (seconds), past the limit; else null. */
+  stalledS: number | null;
+  /** The GPU has been idle this long while training (seconds), past a minute; else null. */
+  gpuIdleS: number | null;
+  frozen: boolean;
+}
+
+/** How long a training run's log may be silent before it looks stalled: five steps, at least two minutes. */
+export function stallLimitSeconds(secondsPerStep: number | null): number {
+  return Math.max(120, 5 * (secondsPerStep ?? 0));
+}
+
+const GPU_IDLE_S = 60;
+
+/**
+ * Whether a run that looks alive is dead: the most common complaint about long runs. A frozen run
+ * (lora-top's own `p`) is neither stalled nor idle.
+ */
+export function liveness(state: RunState, now: number): Liveness {
+  const frozen = state.control.frozenSince !== null;
+  const running = state.status === 'training' && !frozen;
+  const exited = state.control.exitedAt !== null && !isFinished(state.status);
+  let stalledS: number | null = null;
+  if (running && !exited && state.lastEventAt !== null && state.inputEnded === false) {
+    const silent = (now - state.lastEventAt) / 1000;
+    if (silent > stallLimitSeconds(state.speed.secondsPerStep)) stalledS = silent;
+  }
+  let gpuIdleS: number | null = null;
+  const history = state.gpu.history;
+  if (running && !exited && history.length > 1) {
+    let since: number | null = null;
+    for (let i = history.length - 1; i >= 0; i--) {
+      const util = history[i]!.utilizationPercent;
+      if (util === null || util > 0) break;
+      since = history[i]!.at;
+    }
+    if (since !== null && (now - since) / 1000 >= GPU_IDLE_S) gpuIdleS = (now - since) / 1000;
+  }
+  return { exited, stalledS, gpuIdleS, frozen };
 }

@@ -70,12 +70,14 @@ export function estimateFinish(state: RunState, now: number, targetStep = DEFAUL
   };
 
   // What is left of the pause or step under way.
-  const sinceBar = state.lastTrainingAt === null ? 0 : Math.max(0, (now - state.lastTrainingAt) / 1000);
+  // A frozen trainer (SIGSTOP) makes no progress: the countdown stands still until it is resumed.
+  const clock = state.control.frozenSince ?? now;
+  const sinceBar = state.lastTrainingAt === null ? 0 : Math.max(0, (clock - state.lastTrainingAt) / 1000);
   let current = 0;
   const pause = state.pauses.current;
   if (pause) {
     const expected = pause.kind === 'save' ? saveSeconds : sampleSeconds;
-    current = Math.max(0, expected - (now - pause.since) / 1000);
+    current = Math.max(0, expected - (clock - pause.since) / 1000);
   } else if (state.status === 'training') {
     current = -Math.min(sinceBar, secondsPerStep);
   }

@@ -6,9 +6,11 @@ import { postfixNumber } from '../parse/tqdmBar.js';
 import { copyLossHistory, emptyLossHistory, recordLoss } from './lossHistory.js';
 import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
 import { applyGpuEvent, copyGpu, isGpuEvent, type GpuEvent } from './gpuState.js';
+import type { ControlEvent } from './controlState.js';
 import { addBarSample, copySpeed, notePause, printedSecondsPerStep } from './speed.js';
 import { isFinished, MAX_RECENT_LINES, type RunEvent, type RunState, type StampedRunEvent } from './runState.js';
 import { addImage, keepImages } from './imageCache.js';
+import { applyControlEvent, copyControl, isControlEvent, progressRequests } from './controlState.js';
 
 /**
  * The run model: folds stamped events into one run state. Pure: the input state is never changed;
@@ -24,12 +26,17 @@ export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): 
     pauses: copyPauses(state.pauses),
     recentLines: [...state.recentLines],
     gpu: copyGpu(state.gpu),
+    control: state.control.requests.length > 0 || events.some((e) => isControlEvent(e.event)) ? copyControl(state.control) : state.control,
   };
+  let last = 0;
   for (const { at, event, live } of events) {
+    last = at;
     // GPU and host readings have a reducer of their own; they say nothing about the log's progress.
     if (isGpuEvent(event)) applyGpuEvent(draft.gpu, event, at);
+    else if (isControlEvent(event)) applyControlEvent(draft, event, at, () => notePause(draft.speed));
     else applyEvent(draft, event, at, live !== false);
   }
+  if (draft.control.requests.length > 0) progressRequests(draft, last);
   if (draft.recentLines.length > MAX_RECENT_LINES) draft.recentLines.splice(0, draft.recentLines.length - MAX_RECENT_LINES);
   return draft;
 }
@@ -46,8 +53,11 @@ function hasKeys(record: Record<string, string>): boolean {
   return false;
 }
 
-function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent>, at: number, live: boolean): void {
-  d.lastEventAt = at;
+/** Events that come from looking at the run folder, not from the trainer writing its log. */
+const FOLDER_EVENTS = new Set(['configLoaded', 'checkpointList', 'sampleList', 'lossBackfill', 'logReset', 'inputEnded', 'sampleImage', 'diskSpace']);
+
+function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>, at: number, live: boolean): void {
+  if (!FOLDER_EVENTS.has(event.type)) d.lastEventAt = at;
   switch (event.type) {
     case 'bar':
       applyBar(d, event.bar, at, live);
@@ -352,16 +362,18 @@ function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): vo
   if (lr !== null) d.lr = lr;
   if (hasKeys(bar.postfix)) d.postfix = bar.postfix;
 
+  // tqdm's clock ran on while the trainer was frozen (SIGSTOP); lora-top's leaves that time out.
+  const elapsedS = Math.max(0, bar.elapsedS - d.control.frozenMs / 1000);
   addBarSample(d.speed, {
     n: bar.n,
-    elapsedS: bar.elapsedS,
+    elapsedS,
     at,
     printedSecondsPerStep: printedSecondsPerStep(bar.rate, bar.unit),
     live,
   });
   d.lastTrainingN = bar.n;
   d.lastTrainingAt = at;
-  d.sessionElapsedS = bar.elapsedS;
+  d.sessionElapsedS = elapsedS;
 
   // A pause ends when the bar moves again (a refresh of the same step can come while paused).
   if (d.pauses.current && (previousN === null || bar.n > previousN)) endPause(d.pauses, at);
@@ -399,6 +411,8 @@ function newSession(d: Draft): void {
   d.phase = null;
   d.pauses.current = null;
   d.lastTrainingN = null;
+  // A new trainer process: its tqdm clock starts afresh.
+  if (d.control.frozenMs !== 0) d.control = { ...d.control, frozenMs: 0 };
 }
 
 function mergeConfig(d: Draft, config: RunConfig | null): void {

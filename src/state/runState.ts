@@ -6,6 +6,7 @@ import { emptyLossHistory, type LossHistory } from './lossHistory.js';
 import { initialSpeed, type SpeedState } from './speed.js';
 import { initialPauses, type PauseState } from './pauses.js';
 import { initialGpu, type GpuEvent, type GpuState } from './gpuState.js';
+import { initialControl, type ControlEvent, type ControlState } from './controlState.js';
 
 export type RunStatus = 'starting' | 'preparing' | 'sampling' | 'training' | 'saving' | 'stopped' | 'failed' | 'completed';
 
@@ -60,7 +61,7 @@ export type FolderEvent =
   /** Free space on the output's filesystem, and the size of optimizer.pt (null when there is none). */
   | { type: 'diskSpace'; disk: DiskSpace | null; optimizerBytes: number | null };
 
-export type RunEvent = LogEvent | FolderEvent | GpuEvent;
+export type RunEvent = LogEvent | FolderEvent | GpuEvent | ControlEvent;
 
 export interface StampedRunEvent {
   at: number;
@@ -99,7 +100,7 @@ export interface RunState {
   pauses: PauseState;
   /** When the newest training bar state arrived (ms). */
   lastTrainingAt: number | null;
-  /** When anything last arrived (ms). */
+  /** When the log last said anything (ms): a silent log is how a hung trainer shows. */
   lastEventAt: number | null;
   /** The training bar's tqdm elapsed in this session, seconds. */
   sessionElapsedS: number | null;
@@ -125,6 +126,8 @@ export interface RunState {
   images: ImageCache;
   disk: DiskSpace | null;
   optimizerBytes: number | null;
+  /** The trainer's process and lora-top's requests to it (freeze, save, sample, stop). */
+  control: ControlState;
 }
 
 export interface LogLine {
@@ -178,6 +181,7 @@ export function initialRunState(): RunState {
     images: emptyImageCache(),
     disk: null,
     optimizerBytes: null,
+    control: initialControl(),
   };
 }
 

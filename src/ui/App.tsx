@@ -15,6 +15,7 @@ import type { HalfBlockMode } from '../view/halfBlock.js';
 import { Gallery } from './components/Gallery.js';
 import { buildGalleryModel } from './galleryModel.js';
 import { imageWishes } from './sampleView.js';
+import { dueNotices } from './notifications.js';
 import type { TerminalGraphics } from './terminalGraphics.js';
 import type { ImageProtocolChoice } from './graphicsSupport.js';
 
@@ -34,6 +35,8 @@ export interface AppOptions {
   routineRefreshMs?: number;
   /** Pictures drawn by the terminal itself (kitty, iTerm2, sixel) for the full-screen view. */
   graphics?: TerminalGraphics | null;
+  /** Says a notice (the run completed, failed, stalled) the way `--notify` asks. */
+  notify?: (text: string) => void;
 }
 
 /**
@@ -119,7 +122,7 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
       if (graphics?.awaitingReply) return;
       // Leaving the full-screen view: the terminal's picture goes before the dashboard is drawn.
       if (latest.current.ui.screen === 'view') graphics?.clear();
-      dispatchKey({ ...key, input }, { ...latest.current }, { ui: dispatch, quit: onQuit }, clock());
+      dispatchKey({ ...key, input }, { ...latest.current }, { ui: dispatch, quit: onQuit, control: (action) => watch.act(action) }, clock());
     },
     { isActive: options.keys },
   );
@@ -158,6 +161,18 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     if (!graphics || !gallery?.imageArea || !gallery.imagePath || protocol === null || protocol === 'blocks') return;
     void graphics.draw(gallery.imagePath, gallery.imageArea, protocol);
   }, [graphics, gallery?.imagePath, gallery?.imageArea?.cols, gallery?.imageArea?.rows, protocol]);
+
+  // Notifications: once each, and only for a run seen alive in this session.
+  const noticesSent = useRef(new Set<string>());
+  const sawActive = useRef(false);
+  useEffect(() => {
+    if (!options.notify) return;
+    if (!isFinished(run.status) && run.recognised) sawActive.current = true;
+    for (const notice of dueNotices(run, now, sawActive.current, noticesSent.current)) {
+      noticesSent.current.add(notice.key);
+      options.notify(notice.text);
+    }
+  }, [run, now, options.notify]);
 
   const layout = computeLayout(size.cols, size.rows, { showLog: ui.showLog });
   // The loss chart keeps its scale from frame to frame while the data fits it (fewer redrawn rows).

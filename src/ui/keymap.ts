@@ -1,6 +1,9 @@
 import type { RunState } from '../state/runState.js';
 import { neighbourStep, promptCount, resolvePick, sampledSteps } from '../state/sampleIndex.js';
-import type { UiAction, UiState } from './uiState.js';
+import type { StopChoice, UiAction, UiState } from './uiState.js';
+import type { ControlAction } from '../control/controlSource.js';
+import { openRequest } from '../state/controlState.js';
+import { isFinished } from '../state/runState.js';
 import { SMOOTHING_STEPS } from './uiState.js';
 
 /**
@@ -28,6 +31,8 @@ export interface KeyContext {
 export interface KeyEffects {
   ui(action: UiAction): void;
   quit(): void;
+  /** Acts on the trainer; the outcome comes back in the run state. */
+  control(action: ControlAction): void;
 }
 
 export interface KeyBinding {
@@ -49,6 +54,35 @@ export interface KeyBinding {
 const typed = (...chars: string[]) => (key: KeyPress) => !key.ctrl && chars.includes(key.input);
 const always = (): true => true;
 
+/** Whether anything can act on the trainer at all; else why not. */
+function trainerReachable(ctx: KeyContext): true | string {
+  const c = ctx.run.control;
+  if (c.readonly) return 'lora-top was started with --readonly';
+  if (isFinished(ctx.run.status)) return 'the run has ended';
+  if (c.exitedAt !== null || c.alive === false) return 'the trainer process has exited';
+  if (c.pid === null) return `${c.noChannel || 'no trainer process found for this run'} (--pid N names it)`;
+  return true;
+}
+
+/** Save now / sample now: the Job row's flag, which only a UI job or a `lora-top run` job has. */
+function flagAvailable(kind: 'save' | 'sample') {
+  return (ctx: KeyContext): true | string => {
+    const reachable = trainerReachable(ctx);
+    if (reachable !== true) return reachable;
+    const c = ctx.run.control;
+    if (c.db === null) return c.noChannel;
+    if (c.frozenSince !== null) return 'the run is frozen: p resumes it first';
+    if (kind === 'sample' && (ctx.run.config?.prompts.length ?? 1) === 0) return 'the config has no sample prompts';
+    if (openRequest(c, kind)) return `a ${kind} was asked for and is under way`;
+    return true;
+  };
+}
+
+/** The answers `x` offers: save first where the run can be told to save. */
+export function stopChoices(ctx: KeyContext): StopChoice[] {
+  return ctx.run.control.db !== null ? ['saveThenStop', 'stopNow', 'cancel'] : ['stopNow', 'cancel'];
+}
+
 /** The sample on screen now (in a comparison, the right-hand one). */
 function shown(ctx: KeyContext) {
   return resolvePick(ctx.run.samples, ctx.ui.sample);
@@ -66,6 +100,8 @@ function stepAvailable(direction: -1 | 1) {
     if (none) return none;
     const current = shown(ctx);
     if (!current) return 'no samples yet';
+    // Following the newest (even while this prompt's newest image is an older step's) is as new as it gets.
+    if (direction > 0 && ctx.ui.sample.step === null) return 'this is the newest sample';
     if (neighbourStep(ctx.run.samples, current.step, direction) === null) return direction < 0 ? `step ${current.step} is the first sampled step` : 'this is the newest sample';
     return true;
   };
@@ -156,6 +192,46 @@ export const KEYMAP: readonly KeyBinding[] = [
     run: (_ctx, effects) => effects.ui({ type: 'smoothLess' }),
   },
   {
+    id: 'freeze',
+    label: 'p',
+    name: 'freeze',
+    help: 'Freeze or resume the trainer (SIGSTOP/SIGCONT to its process group). A frozen run keeps its GPU memory; the ETA and elapsed time stand still.',
+    matches: typed('p', 'P'),
+    available: trainerReachable,
+    footer: true,
+    run: (ctx, effects) => effects.control({ type: ctx.run.control.frozenSince !== null ? 'resume' : 'freeze' }),
+  },
+  {
+    id: 'save',
+    label: 's',
+    name: 'save now',
+    help: 'Save a checkpoint now, as the UI\'s "Save Next Step" does (the trainer polls its Job row every step).',
+    matches: typed('s'),
+    available: flagAvailable('save'),
+    footer: true,
+    run: (_ctx, effects) => effects.control({ type: 'save' }),
+  },
+  {
+    id: 'sample',
+    label: 'S',
+    name: 'sample now',
+    help: 'Make samples now, with the config\'s prompts.',
+    matches: typed('S'),
+    available: flagAvailable('sample'),
+    footer: false,
+    run: (_ctx, effects) => effects.control({ type: 'sample' }),
+  },
+  {
+    id: 'stop',
+    label: 'x',
+    name: 'stop',
+    help: 'Stop the run, after a question that says what would be lost (by default: save, then stop).',
+    matches: typed('x', 'X'),
+    available: trainerReachable,
+    footer: false,
+    run: (ctx, effects) => effects.ui({ type: 'askStop', choices: stopChoices(ctx) }),
+  },
+  {
     id: 'samplePrev',
     label: '←',
     name: 'older sample',
@@ -215,8 +291,12 @@ export const KEYMAP: readonly KeyBinding[] = [
       }
       const current = shown(ctx)!;
       // The shown sample goes on the left against the newest; the newest against the step before it.
-      if (current.newest) {
-        const before = neighbourStep(ctx.run.samples, current.step, -1)!;
+      if (current.newest || ctx.ui.sample.step === null) {
+        const before = neighbourStep(ctx.run.samples, current.step, -1);
+        if (before === null) {
+          effects.ui({ type: 'flash', text: `c: prompt ${current.index + 1} has one sampled step so far`, now: Date.now() });
+          return;
+        }
         effects.ui({ type: 'openCompare', left: before, right: { step: null, index: current.index } });
       } else {
         effects.ui({ type: 'openCompare', left: current.step, right: { step: null, index: current.index } });
@@ -264,6 +344,11 @@ export const KEYMAP: readonly KeyBinding[] = [
 
 /** Handles one key press: runs the matching binding, or says why it cannot act. Returns whether a key matched. */
 export function dispatchKey(key: KeyPress, ctx: KeyContext, effects: KeyEffects, now: number, keymap = KEYMAP): boolean {
+  // The stop question takes every key until it is answered.
+  if (ctx.ui.confirmStop) {
+    answerStop(key, ctx, effects);
+    return true;
+  }
   // The full-screen view: any key returns to the dashboard (Ctrl-C still quits).
   if (ctx.ui.screen === 'view') {
     if (key.ctrl === true && key.input === 'c') effects.quit();
@@ -289,7 +374,9 @@ export function dispatchKey(key: KeyPress, ctx: KeyContext, effects: KeyEffects,
 
 /** The footer: the keys that work now, as `q quit  ? help  l log  +/- smoothing`. */
 export function footerItems(ctx: KeyContext, keymap = KEYMAP): Array<{ label: string; name: string }> {
-  const items = keymap.filter((b) => b.footer && b.available(ctx) === true).map((b) => ({ label: b.label, name: b.name }));
+  const items = keymap
+    .filter((b) => b.footer && b.available(ctx) === true)
+    .map((b) => ({ label: b.label, name: b.id === 'freeze' && ctx.run.control.frozenSince !== null ? 'resume' : b.name }));
   const plus = keymap.find((b) => b.id === 'smoothMore');
   const minus = keymap.find((b) => b.id === 'smoothLess');
   if (plus && minus && (plus.available(ctx) === true || minus.available(ctx) === true)) items.push({ label: '+/-', name: 'smoothing' });
@@ -307,4 +394,20 @@ export function helpRows(ctx: KeyContext, keymap = KEYMAP): Array<{ label: strin
     const available = b.available(ctx);
     return { label: b.id === 'quit' ? 'q, ^C' : b.id === 'help' ? '?, Esc' : b.label, help: b.help, unavailable: available === true ? null : available };
   });
+}
+
+/** Keys while "stop the run?" is asked: arrows and Tab choose, Enter answers, Esc or n cancels. */
+function answerStop(key: KeyPress, ctx: KeyContext, effects: KeyEffects): void {
+  const confirm = ctx.ui.confirmStop!;
+  if (key.ctrl === true && key.input === 'c') return effects.quit();
+  if (key.escape === true || key.input === 'n' || key.input === 'q') return effects.ui({ type: 'closeStop' });
+  if (key.leftArrow || key.upArrow) return effects.ui({ type: 'moveStopChoice', direction: -1 });
+  if (key.rightArrow || key.downArrow || key.input === '\t') return effects.ui({ type: 'moveStopChoice', direction: 1 });
+  let choice: StopChoice | undefined;
+  if (key.return === true) choice = confirm.choice;
+  else if (/^[1-3]$/.test(key.input)) choice = confirm.choices[Number(key.input) - 1];
+  if (!choice) return;
+  effects.ui({ type: 'closeStop' });
+  if (choice === 'saveThenStop') effects.control({ type: 'stop', saveFirst: true });
+  else if (choice === 'stopNow') effects.control({ type: 'stop', saveFirst: false });
 }

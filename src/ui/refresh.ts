@@ -19,6 +19,7 @@ export function isNewsworthy(shown: RunState, next: RunState): boolean {
     shown.lastCheckpoint?.path !== next.lastCheckpoint?.path ||
     shown.samples.length !== next.samples.length ||
     shown.images !== next.images ||
+    shown.control !== next.control ||
     shown.recognised !== next.recognised ||
     shown.gpu.problem !== next.gpu.problem
   );

@@ -5,7 +5,8 @@ import type { RunWatch } from '../run/watchRun.js';
 import { App, type AppOptions } from './App.js';
 import { FrameWriter } from './frameWriter.js';
 import { TerminalGraphics } from './terminalGraphics.js';
-import type { ImagesFlag } from '../cli/args.js';
+import type { ImagesFlag, NotifyFlag } from '../cli/args.js';
+import { noticeBytes } from './notifications.js';
 
 /** Exit codes for the ways the dashboard can end. */
 export const DASHBOARD_EXIT = { quit: 0, sigint: 130, sighup: 129, sigterm: 143, error: 70 } as const;
@@ -35,7 +36,10 @@ function keyboard(): { input: NodeJS.ReadStream; owned: tty.ReadStream | null } 
  * comes. Every way out restores the terminal (main screen, cursor, cooked mode) and none of them
  * touches the training run. Resolves with the exit code.
  */
-export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys' | 'graphics'> & { images?: ImagesFlag }): Promise<number> {
+export function startDashboard(
+  watch: RunWatch,
+  options: Omit<AppOptions, 'keys' | 'graphics' | 'notify'> & { images?: ImagesFlag; notify?: NotifyFlag },
+): Promise<number> {
   const stdout = process.stdout;
   const { input: stdin, owned } = keyboard();
   // Ink 6.8 reports isRawModeSupported as undefined, not false, for a stdin that is not a terminal.
@@ -91,7 +95,12 @@ export function startDashboard(watch: RunWatch, options: Omit<AppOptions, 'keys'
       images === 'auto' ? null : images,
       keys,
     );
-    instance = render(<App watch={watch} options={{ ...options, keys, graphics }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
+    const how = options.notify ?? 'all';
+    const notify = (text: string) => {
+      const bytes = noticeBytes(text, how);
+      if (bytes) writer.writeRaw(bytes);
+    };
+    instance = render(<App watch={watch} options={{ ...options, keys, graphics, notify }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
       stdout: frames as unknown as NodeJS.WriteStream,
       stdin,
       exitOnCtrlC: false,

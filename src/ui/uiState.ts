@@ -17,14 +17,19 @@ export interface UiState {
   screen: Screen;
   /** In the comparison, the step on the left (the right one is `sample`). */
   compareLeft: number | null;
+  /** The stop question (`x`) while it is asked: which answer is chosen. */
+  confirmStop: { choice: StopChoice; choices: StopChoice[] } | null;
 }
+
+/** The answers to "stop the run?". */
+export type StopChoice = 'saveThenStop' | 'stopNow' | 'cancel';
 
 /** Smoothing strengths the `+`/`-` keys step through. */
 export const SMOOTHING_STEPS = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99] as const;
 export const FLASH_MS = 4000;
 
 export function initialUi(): UiState {
-  return { showHelp: false, showLog: false, smoothing: 0.9, flash: null, sample: { step: null, index: 0 }, screen: 'dashboard', compareLeft: null };
+  return { showHelp: false, showLog: false, smoothing: 0.9, flash: null, sample: { step: null, index: 0 }, screen: 'dashboard', compareLeft: null, confirmStop: null };
 }
 
 export type UiAction =
@@ -39,7 +44,10 @@ export type UiAction =
   | { type: 'openCompare'; left: number; right: SamplePick }
   | { type: 'compareLeft'; step: number }
   | { type: 'openView' }
-  | { type: 'closeScreen' };
+  | { type: 'closeScreen' }
+  | { type: 'askStop'; choices: StopChoice[] }
+  | { type: 'moveStopChoice'; direction: -1 | 1 }
+  | { type: 'closeStop' };
 
 export function reduceUi(ui: UiState, action: UiAction): UiState {
   switch (action.type) {
@@ -65,6 +73,16 @@ export function reduceUi(ui: UiState, action: UiAction): UiState {
       return { ...ui, compareLeft: action.step };
     case 'openView':
       return { ...ui, screen: 'view', showHelp: false };
+    case 'askStop':
+      return { ...ui, showHelp: false, confirmStop: { choice: action.choices[0]!, choices: action.choices } };
+    case 'moveStopChoice': {
+      if (!ui.confirmStop) return ui;
+      const { choices, choice } = ui.confirmStop;
+      const at = Math.min(choices.length - 1, Math.max(0, choices.indexOf(choice) + action.direction));
+      return { ...ui, confirmStop: { choices, choice: choices[at]! } };
+    }
+    case 'closeStop':
+      return ui.confirmStop ? { ...ui, confirmStop: null } : ui;
     case 'closeScreen':
       return ui.screen === 'dashboard' ? ui : { ...ui, screen: 'dashboard', compareLeft: null };
   }

@@ -1,5 +1,5 @@
 import { estimateFinish, type Eta } from '../state/eta.js';
-import { minimumLoss, sessionElapsed, slowdown, upcoming, SLOW_RATIO } from '../state/derive.js';
+import { liveness, minimumLoss, sessionElapsed, slowdown, stallLimitSeconds, upcoming, SLOW_RATIO } from '../state/derive.js';
 import { resmooth } from '../state/lossHistory.js';
 import type { RunState, RunStatus } from '../state/runState.js';
 import { isFinished } from '../state/runState.js';
@@ -13,7 +13,7 @@ import type { DashboardLayout } from './layout.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
 import { checkpointSaves, diskOutlook, savesDeletedNext, smoothedLossAt } from '../state/checkpoints.js';
 import { imageCells, missingImageNote, PANEL_PX, pickedImage, promptCaption, shownSample, stepCaption, wrapText, type ImageCells } from './sampleView.js';
-import type { UiState } from './uiState.js';
+import type { StopChoice, UiState } from './uiState.js';
 import { footerItems, helpRows, type KeyContext } from './keymap.js';
 
 /**
@@ -39,6 +39,8 @@ export interface ViewModel {
   samples: ViewLine[];
   log: ViewLine[];
   help: ViewLine[];
+  /** The stop question, while it is asked. */
+  confirm: ViewLine[];
   footer: ViewLine;
   /** The loss chart's value range, to hand back as `previousLossYDomain` next time. */
   lossYDomain: [number, number] | null;
@@ -110,6 +112,7 @@ export function buildViewModel(input: ViewInput): ViewModel {
     samples: fit(samplesLines(state, ui, layout.rows.samples, side, now, glyphs, glyphs === 'ascii' ? 'grey' : (input.imageMode ?? 'truecolor')), side),
     log: fit(logLines(state, layout.rows.log, layout.cols, glyphs), layout.cols),
     help: fit(helpLines(ctx, layout.cols, glyphs), layout.cols),
+    confirm: fit(confirmLines(state, ui, layout.cols, glyphs), layout.cols),
     footer: fitLine(footerLine(ctx, now, layout.cols), layout.cols, glyphs),
     lossYDomain: loss.yDomain,
   };
@@ -154,7 +157,9 @@ export function fitLine(line: ViewLine, width: number, glyphs: Glyphs): ViewLine
 
 function headerLines(state: RunState, now: number, width: number): ViewLine[] {
   const name = clean(state.name ?? '(waiting for the run to name itself)');
-  const first: ViewRun[][] = [[run(name, 'title')], [run(` ${STATUS_WORD[state.status]} `, `status:${state.status}`)]];
+  const frozen = state.control.frozenSince !== null && !isFinished(state.status);
+  const chip = frozen ? run(' FROZEN ', 'status:saving') : run(` ${STATUS_WORD[state.status]} `, `status:${state.status}`);
+  const first: ViewRun[][] = [[run(name, 'title')], [chip]];
   if (state.phase) {
     const progress = state.phase.n !== null && state.phase.total !== null ? ` ${state.phase.n}/${state.phase.total}` : '';
     const detail = state.phase.detail ? ` (${clean(state.phase.detail)})` : '';
@@ -163,7 +168,10 @@ function headerLines(state: RunState, now: number, width: number): ViewLine[] {
   if (!state.recognised) first.push([run('no ai-toolkit output recognised yet', 'dim')]);
 
   let second: ViewLine;
-  if (state.error) {
+  const banner = controlBanner(state, now);
+  if (banner && !state.error) {
+    second = fitItems([banner], width, '  ');
+  } else if (state.error) {
     const kind = state.error.kind === 'oom' ? 'OUT OF MEMORY' : state.error.kind === 'cuda' ? 'CUDA ERROR' : 'ERROR';
     second = fitItems([[run(`${kind}: `, 'bad'), run(clean(state.error.message), 'bad')]], width, '  ');
     if (second.length === 0) second = [run(kind, 'bad')];
@@ -523,6 +531,75 @@ function logLines(state: RunState, rows: number, width: number, glyphs: Glyphs):
   return [title('Log', width, glyphs), ...shown.map((l) => [run(l.text, l.bar !== null ? 'dim' : null)])];
 }
 
+/** How long a finished or failed request stays said. */
+const REQUEST_NEWS_MS = 15_000;
+
+/**
+ * The line under the run's name when the trainer needs saying something about: it died without
+ * a word, it is frozen, its log went silent, its GPU idles, or a request to it is under way.
+ */
+export function controlBanner(state: RunState, now: number): ViewRun[] | null {
+  const life = liveness(state, now);
+  const c = state.control;
+  if (life.exited) {
+    const last = state.recentLines[state.recentLines.length - 1]?.text;
+    return [run('trainer exited unexpectedly (killed? out of memory?)', 'bad'), ...(last ? [run(`  last log line: ${clean(last)}`, 'dim')] : [])];
+  }
+  if (life.frozen) {
+    const reading = selectedReading(state.gpu);
+    const held = state.gpu.processMemoryMiB ?? reading?.memoryUsedMiB ?? null;
+    return [run(`FROZEN — GPU memory still held${held !== null ? `: ${gib(held)} GiB` : ''}`, 'warn'), run('  p resumes', 'dim')];
+  }
+  if (life.stalledS !== null) {
+    return [run(`stalled? the log has been silent for ${formatDuration(life.stalledS)}`, 'warn'), run(`  (limit ${formatDuration(stallLimitSeconds(state.speed.secondsPerStep))}: five steps, two minutes at least)`, 'dim')];
+  }
+  if (life.gpuIdleS !== null) return [run(`GPU idle for ${formatDuration(life.gpuIdleS)} while training`, 'warn')];
+  const request = [...c.requests].reverse().find((r) => r.kind !== 'freeze' && (r.phase === 'sent' || r.phase === 'working' || (r.doneAt !== null && now - r.doneAt < REQUEST_NEWS_MS)));
+  if (!request) {
+    const failed = [...c.requests].reverse().find((r) => r.kind === 'freeze' && r.doneAt !== null && now - r.doneAt < REQUEST_NEWS_MS);
+    return failed ? [run(`freeze failed: ${clean(failed.detail ?? '')}`, 'bad')] : null;
+  }
+  const word = request.kind === 'save' ? 'save' : request.kind === 'sample' ? 'sample' : 'stop';
+  switch (request.phase) {
+    case 'sent':
+      return [run(`${word} requested at step ${request.step ?? '?'}`, 'value'), run(request.kind === 'stop' ? '  (stopping…)' : c.stopAfterSave ? '  then stop' : '  (the trainer acts at its next step)', 'dim')];
+    case 'working':
+      return [run(request.kind === 'save' ? 'saving…' : request.kind === 'sample' ? 'sampling…' : 'stopping…', 'value'), ...(c.stopAfterSave && request.kind === 'save' ? [run('  then stop', 'dim')] : [])];
+    case 'done':
+      return [run(request.kind === 'save' ? `saved: checkpoint at step ${request.detail} ✓` : request.kind === 'sample' ? `sampled at step ${request.detail} ✓` : `run ${request.detail}`, 'good')];
+    case 'failed':
+      return [run(`${word} failed: ${clean(request.detail ?? '')}`, 'bad')];
+  }
+}
+
+/**
+ * "Stop the run?" with what stopping costs: the steps since the last save are lost, and where the
+ * run can resume from.
+ */
+function confirmLines(state: RunState, ui: UiState, width: number, glyphs: Glyphs): ViewLine[] {
+  const ask = ui.confirmStop;
+  if (!ask) return [];
+  const lines: ViewLine[] = [title('Stop the run?', width, glyphs)];
+  const saved = [...state.checkpoints].reverse().find((c) => c.step !== null)?.step ?? (state.lastCheckpoint?.step ?? null);
+  const step = state.step;
+  if (saved !== null && step !== null) {
+    const lost = Math.max(0, step - saved);
+    lines.push([run(` Work since the last save at step ${saved} — ${lost} step${lost === 1 ? '' : 's'} — is lost; the run can resume from step ${saved}.`)]);
+  } else if (step !== null) {
+    lines.push([run(` Nothing has been saved yet: all ${step} steps are lost; the run would start over.`, 'warn')]);
+  }
+  if (state.control.db === null) lines.push([run(' This run cannot be told to save first (no control channel): stopping sends SIGINT, as Ctrl-C would.', 'dim')]);
+  lines.push([]);
+  const words: Record<StopChoice, string> = { saveThenStop: 'save, then stop', stopNow: 'stop now', cancel: 'cancel' };
+  ask.choices.forEach((choice, i) => {
+    const chosen = choice === ask.choice;
+    lines.push([run(chosen ? ' ▸ ' : '   ', 'key'), run(`${i + 1}  ${words[choice]}`, chosen ? 'key' : null)]);
+  });
+  lines.push([]);
+  lines.push([run(' ←/→ choose · Enter answers · Esc cancels · quitting lora-top never stops the run', 'dim')]);
+  return lines;
+}
+
 function helpLines(ctx: KeyContext, width: number, glyphs: Glyphs): ViewLine[] {
   const lines: ViewLine[] = [title('Keys', width, glyphs)];
   for (const row of helpRows(ctx)) {
@@ -531,7 +608,7 @@ function helpLines(ctx: KeyContext, width: number, glyphs: Glyphs): ViewLine[] {
     lines.push(line);
   }
   lines.push([]);
-  lines.push([run(' lora-top only watches: quitting never stops or pauses the training run.', 'dim')]);
+  lines.push([run(' Quitting lora-top never stops or pauses the training run.', 'dim')]);
   return lines;
 }
 

@@ -2,16 +2,22 @@ import { createElement } from 'react';
 import { render } from 'ink-testing-library';
 import type { RunWatch } from '../../src/run/watchRun.js';
 import type { ImageRequest } from '../../src/run/sampleImages.js';
+import type { ControlAction } from '../../src/control/controlSource.js';
 import type { RunState } from '../../src/state/runState.js';
 import { App, type AppOptions } from '../../src/ui/App.js';
 
 /** A RunWatch that serves a fixed state, and lets a test push new ones. */
-export function fakeWatch(state: RunState): RunWatch & { set(next: RunState): void; wanted: ImageRequest[][] } {
+export function fakeWatch(state: RunState): RunWatch & { set(next: RunState): void; wanted: ImageRequest[][]; actions: ControlAction[] } {
   let current = state;
   const listeners = new Set<(s: RunState) => void>();
   const wanted: ImageRequest[][] = [];
+  const actions: ControlAction[] = [];
   return {
     wanted,
+    actions,
+    act(action) {
+      actions.push(action);
+    },
     wantImages(requests) {
       wanted.push(requests);
     },

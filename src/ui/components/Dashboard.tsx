@@ -27,7 +27,9 @@ export function Dashboard({ view, layout, theme, showHelp }: { view: ViewModel |
     <Box flexDirection="column" width={cols} height={layout.height}>
       <Lines lines={view.header} theme={theme} width={cols} height={rows.header} />
       <Lines lines={view.progress} theme={theme} width={cols} height={rows.progress} />
-      {showHelp ? (
+      {view.confirm.length > 0 ? (
+        <Lines lines={view.confirm} theme={theme} width={cols} height={middleRows} />
+      ) : showHelp ? (
         <Lines lines={view.help} theme={theme} width={cols} height={middleRows} />
       ) : (
         <>

@@ -1,0 +1,212 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { ControlEvent, ControlSource, RequestKind } from '../state/controlState.js';
+import { openRequest, stopDue } from '../state/controlState.js';
+import { isFinished, type RunState } from '../state/runState.js';
+import { commandLine, findTrainerPid } from '../sources/trainerProcess.js';
+import { readJob, setJobFlag, type JobFlag } from './jobDb.js';
+import { readRunRecord } from './runRecord.js';
+import { identify, processState, signalTrainer, stillRunning, type TrainerIdentity } from './trainerSignals.js';
+
+/**
+ * The control side of a run (I/O): finds the trainer and its control channel, watches whether its
+ * process lives and is frozen, and carries out the keys' requests — SIGSTOP/SIGCONT for freeze,
+ * the Job row's flags for save/sample/stop, SIGINT for stop. Every signal checks first that the PID
+ * is still the same process.
+ */
+
+export type ControlAction = { type: 'freeze' } | { type: 'resume' } | { type: 'save' } | { type: 'sample' } | { type: 'stop'; saveFirst: boolean };
+
+export interface ControlOptions {
+  folder: string | null;
+  getState(): RunState;
+  apply(events: ControlEvent[]): void;
+  /** `--readonly`: nothing acts on the trainer. */
+  readonly?: boolean;
+  /** `--pid N`. */
+  pid?: number | null;
+  /** `--db PATH`: the ai-toolkit UI's database. */
+  db?: string | null;
+  pollMs?: number;
+}
+
+export const NO_CHANNEL =
+  'this run has no control channel (a plain `python run.py` run): start it with `lora-top run -- python run.py cfg.yaml` or from the ai-toolkit UI';
+
+/** How often the trainer is looked for while none is known, and the process polled once it is. */
+const LOOKUP_MS = 5000;
+const POLL_MS = 1000;
+
+interface Found {
+  id: TrainerIdentity;
+  source: ControlSource;
+  db: { path: string; jobId: string } | null;
+}
+
+export class RunControl {
+  private found: Found | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastLookup = 0;
+  private lastState: { alive: boolean; stopped: boolean } | null = null;
+  private closed = false;
+  private looking = false;
+
+  constructor(private readonly options: ControlOptions) {
+    this.schedule(0);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  act(action: ControlAction): void {
+    void this.perform(action);
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => void this.tick(), ms);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const now = Date.now();
+      if ((!this.found || !stillRunning(this.found.id)) && now - this.lastLookup >= LOOKUP_MS && !this.looking) {
+        this.lastLookup = now;
+        await this.lookup();
+      }
+      this.watchProcess();
+      if (this.found && stopDue(this.options.getState().control) && !openRequest(this.options.getState().control, 'stop')) {
+        await this.perform({ type: 'stop', saveFirst: false });
+      }
+    } finally {
+      this.schedule(this.options.pollMs ?? POLL_MS);
+    }
+  }
+
+  /** Whether the process lives and is stopped, said when it changes. */
+  private watchProcess(): void {
+    if (!this.found) return;
+    const alive = stillRunning(this.found.id);
+    const stopped = alive && processState(this.found.id.pid) === 'T';
+    if (this.lastState && this.lastState.alive === alive && this.lastState.stopped === stopped) return;
+    this.lastState = { alive, stopped };
+    this.options.apply([{ type: 'trainerProcessState', alive, stopped }]);
+  }
+
+  private async lookup(): Promise<void> {
+    this.looking = true;
+    try {
+      const found = await this.find();
+      const key = found ? `${found.id.pid}:${found.id.startTime}:${found.source}:${found.db?.path ?? ''}:${found.db?.jobId ?? ''}` : 'none';
+      this.found = found;
+      if (key === this.announced) return;
+      this.announced = key;
+      this.lastState = null;
+      this.options.apply([
+        {
+          type: 'controlChannel',
+          pid: found?.id.pid ?? null,
+          source: found?.source ?? null,
+          db: found?.db ?? null,
+          noChannel: found?.db ? '' : found ? NO_CHANNEL : 'no trainer process found for this run',
+          readonly: this.options.readonly === true,
+        },
+      ]);
+    } finally {
+      this.looking = false;
+    }
+  }
+
+  private announced: string | null = null;
+
+  /** lora-top's own launch, else the UI job's pid, else `--pid`, else a `python run.py` of this run. */
+  private async find(): Promise<Found | null> {
+    const { folder } = this.options;
+    const state = this.options.getState();
+    if (folder) {
+      const record = readRunRecord(folder);
+      if (record && stillRunning({ pid: record.pid, startTime: record.startTime })) {
+        const db = record.controlDb && record.jobId && existsSync(record.controlDb) ? { path: record.controlDb, jobId: record.jobId } : null;
+        return { id: { pid: record.pid, startTime: record.startTime }, source: 'launch', db };
+      }
+    }
+    const dbPath = this.uiDbPath(state);
+    if (dbPath) {
+      const job = await readJob(dbPath, { id: state.jobId, name: state.name ?? state.config?.name ?? null });
+      if (job.ok && job.value) {
+        const id = job.value.pid !== null ? identify(job.value.pid) : null;
+        if (id && !isFinished(state.status)) return { id, source: 'ui', db: { path: dbPath, jobId: job.value.id } };
+      }
+    }
+    if (this.options.pid) {
+      const id = identify(this.options.pid);
+      if (id) return { id, source: 'flag', db: null };
+    }
+    const pid = findTrainerPid({ runFolder: folder });
+    const id = pid !== null ? identify(pid) : null;
+    return id ? { id, source: 'scan', db: null } : null;
+  }
+
+  private uiDbPath(state: RunState): string | null {
+    const candidates = [this.options.db, state.sqliteDbPath, state.config?.sqliteDbPath].filter((p): p is string => typeof p === 'string' && p.length > 0);
+    for (const candidate of candidates) {
+      // A relative path is relative to the trainer's working directory, unknown here: try ours.
+      const path = isAbsolute(candidate) ? candidate : resolve(candidate);
+      if (existsSync(path)) return path;
+    }
+    return null;
+  }
+
+  private fail(kind: RequestKind, reason: string): void {
+    this.options.apply([{ type: 'controlFailed', kind, reason }]);
+  }
+
+  private async perform(action: ControlAction): Promise<void> {
+    const kind: RequestKind = action.type === 'sample' ? 'sample' : action.type === 'save' || (action.type === 'stop' && action.saveFirst) ? 'save' : 'stop';
+    if (this.options.readonly) return this.fail(kind, 'lora-top was started with --readonly');
+    const found = this.found;
+    if (!found) return this.fail(kind, 'no trainer process found for this run');
+    switch (action.type) {
+      case 'freeze':
+      case 'resume': {
+        const stop = action.type === 'freeze';
+        const result = signalTrainer(found.id, stop ? 'SIGSTOP' : 'SIGCONT', true);
+        if (!result.ok) return this.fail('freeze', result.reason);
+        this.lastState = { alive: true, stopped: stop };
+        this.options.apply([{ type: 'trainerProcessState', alive: true, stopped: stop }]);
+        return;
+      }
+      case 'save':
+      case 'sample':
+        return this.setFlag(found, kind, kind === 'save' ? 'save_now' : 'sample_now', false);
+      case 'stop': {
+        if (action.saveFirst && found.db) return this.setFlag(found, 'save', 'save_now', true);
+        this.options.apply([{ type: 'controlRequest', kind: 'stop' }]);
+        // A frozen trainer cannot act on SIGINT: let it run again first.
+        if (processState(found.id.pid) === 'T') signalTrainer(found.id, 'SIGCONT', true);
+        if (found.db) {
+          const flagged = await setJobFlag(found.db.path, found.db.jobId, 'stop');
+          if (!flagged.ok) return this.fail('stop', flagged.reason);
+        }
+        const result = signalTrainer(found.id, 'SIGINT', false);
+        if (!result.ok) this.fail('stop', result.reason);
+        return;
+      }
+    }
+  }
+
+  private async setFlag(found: Found, kind: RequestKind, flag: JobFlag, stopAfterSave: boolean): Promise<void> {
+    if (!found.db) return this.fail(kind, NO_CHANNEL);
+    if (!stillRunning(found.id)) return this.fail(kind, `the trainer (pid ${found.id.pid}) has exited`);
+    this.options.apply([{ type: 'controlRequest', kind, stopAfterSave }]);
+    const result = await setJobFlag(found.db.path, found.db.jobId, flag);
+    if (!result.ok) this.fail(kind, result.reason);
+  }
+}
+
+/** The argv of the trainer (for the help overlay). */
+export function trainerCommand(pid: number): string | null {
+  return commandLine(pid)?.join(' ') ?? null;
+}
