@@ -584,10 +584,11 @@ function confirmLines(state: RunState, ui: UiState, width: number, glyphs: Glyph
   const step = state.step;
   if (saved !== null && step !== null) {
     const lost = Math.max(0, step - saved);
-    lines.push([run(` Work since the last save at step ${saved} — ${lost} step${lost === 1 ? '' : 's'} — is lost; the run can resume from step ${saved}.`)]);
+    lines.push([run(` Stopping now loses the work since the last save at step ${saved} — ${lost} step${lost === 1 ? '' : 's'}; the run can resume from step ${saved}.`)]);
   } else if (step !== null) {
-    lines.push([run(` Nothing has been saved yet: all ${step} steps are lost; the run would start over.`, 'warn')]);
+    lines.push([run(` Nothing has been saved yet: stopping now loses all ${step} steps; the run would start over.`, 'warn')]);
   }
+  if (state.control.db !== null) lines.push([run(' Save, then stop: the trainer saves a checkpoint first (at its next step), then stops; nothing is lost.')]);
   if (state.control.db === null) lines.push([run(' This run cannot be told to save first (no control channel): stopping sends SIGINT, as Ctrl-C would.', 'dim')]);
   lines.push([]);
   const words: Record<StopChoice, string> = { saveThenStop: 'save, then stop', stopNow: 'stop now', cancel: 'cancel' };
