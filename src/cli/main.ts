@@ -157,7 +157,7 @@ async function runDemo(options: CliOptions): Promise<number> {
   const once = options.once || !process.stdout.isTTY;
   const demo = await startDemoRun({ dir, stepsPerSecond: options.demoSpeed ?? (once ? 400 : 25) });
   const location: RunLocation = { kind: 'folder', folder: demo.folder, logPath: demo.logPath };
-  const watch = watchRun(location, { gpu: gpuOptions(options), previews: !once });
+  const watch = watchRun(location, { gpu: gpuOptions(options), previews: !once, noControl: 'the built-in demo has no trainer process to act on' });
   try {
     if (once) {
       // Let the simulated run get a third of the way, then show what lora-top reads of it.

@@ -128,6 +128,8 @@ export interface WatchOptions {
   previews?: boolean;
   /** Find the trainer and its control channel; null: no control at all (tests of the log side). */
   control?: { readonly?: boolean; pid?: number | null; db?: string | null } | null;
+  /** Why nothing can act on this run (the built-in demo), said by the keys that would. */
+  noControl?: string;
 }
 
 /** Follows a run live. */
@@ -201,6 +203,9 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
   // The trainer's process and its control channel (loaded after the first frame, like the GPU side).
   let control: RunControl | null = null;
   const pendingActions: ControlAction[] = [];
+  if (options.noControl) {
+    apply([{ at: Date.now(), event: { type: 'controlChannel', pid: null, source: null, db: null, noChannel: options.noControl, readonly: false } }]);
+  }
   if (options.control && location.kind !== 'stdin') {
     const controlOptions = options.control;
     void import('../control/controlSource.js').then(({ RunControl }) => {
