@@ -110,7 +110,7 @@ export class RunControl {
           pid: found?.id.pid ?? null,
           source: found?.source ?? null,
           db: found?.db ?? null,
-          noChannel: found?.db ? '' : found ? NO_CHANNEL : 'no trainer process found for this run',
+          noChannel: found?.db ? '' : found ? NO_CHANNEL : 'no trainer process found for this run (--pid N names it)',
           readonly: this.options.readonly === true,
         },
       ]);
@@ -167,7 +167,7 @@ export class RunControl {
     const kind: RequestKind = action.type === 'sample' ? 'sample' : action.type === 'save' || (action.type === 'stop' && action.saveFirst) ? 'save' : 'stop';
     if (this.options.readonly) return this.fail(kind, 'lora-top was started with --readonly');
     const found = this.found;
-    if (!found) return this.fail(kind, 'no trainer process found for this run');
+    if (!found) return this.fail(kind, 'no trainer process found for this run (--pid N names it)');
     switch (action.type) {
       case 'freeze':
       case 'resume': {

@@ -56,7 +56,7 @@ export function isControlEvent(event: { type: string }): event is ControlEvent {
 }
 
 export function initialControl(): ControlState {
-  return { pid: null, source: null, db: null, noChannel: 'no trainer found', readonly: false, alive: null, frozenSince: null, frozenMs: 0, requests: [], stopAfterSave: false, exitedAt: null };
+  return { pid: null, source: null, db: null, noChannel: 'no trainer process found for this run', readonly: false, alive: null, frozenSince: null, frozenMs: 0, requests: [], stopAfterSave: false, exitedAt: null };
 }
 
 export function copyControl(control: ControlState): ControlState {

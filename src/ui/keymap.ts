@@ -60,7 +60,7 @@ function trainerReachable(ctx: KeyContext): true | string {
   if (c.readonly) return 'lora-top was started with --readonly';
   if (isFinished(ctx.run.status)) return 'the run has ended';
   if (c.exitedAt !== null || c.alive === false) return 'the trainer process has exited';
-  if (c.pid === null) return c.source === null && c.noChannel.startsWith('the built-in demo') ? c.noChannel : `${c.noChannel || 'no trainer process found for this run'} (--pid N names it)`;
+  if (c.pid === null) return c.noChannel || 'no trainer process found for this run';
   return true;
 }
 
