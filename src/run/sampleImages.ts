@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { hasImage } from '../state/imageCache.js';
 import { sampledSteps } from '../state/sampleIndex.js';
@@ -52,6 +52,8 @@ export class SampleImages {
 
   /** Takes a fresh listing (from the folder scan): starts watching once `samples/` exists. */
   onListed(samples: SampleFile[]): void {
+    // samples/ deleted and made again (or replaced): Linux sends no error, the old watch just goes quiet.
+    if (this.watcher && this.folderIno() !== this.watchedIno) this.stopWatching();
     if (!this.watcher && !this.closed) {
       this.startWatching();
       // What landed between that listing and the watch starting is listed once more now.
@@ -78,19 +80,39 @@ export class SampleImages {
     this.watcher = null;
   }
 
+  private watchedIno: number | null = null;
+
+  private folderIno(): number | null {
+    try {
+      return statSync(join(this.options.folder, 'samples')).ino;
+    } catch {
+      return null;
+    }
+  }
+
+  private stopWatching(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    this.watchedIno = null;
+  }
+
   private startWatching(): void {
     try {
       const dir = join(this.options.folder, 'samples');
+      this.watchedIno = this.folderIno();
+      if (this.watchedIno === null) return;
       this.watcher = watch(dir, { persistent: false }, (_event, name) => {
+        if (this.folderIno() !== this.watchedIno) {
+          // The folder itself went (or was replaced): the next listing watches the new one.
+          this.stopWatching();
+          this.changed();
+          return;
+        }
         if (typeof name === 'string') this.failed.delete(join(dir, name));
         else this.failed.clear();
         this.changed();
       });
-      this.watcher.on('error', () => {
-        // The folder went away: the next scan starts again.
-        this.watcher?.close();
-        this.watcher = null;
-      });
+      this.watcher.on('error', () => this.stopWatching());
     } catch {
       this.watcher = null;
     }
@@ -112,6 +134,7 @@ export class SampleImages {
     try {
       const samples = await listSamples(this.options.folder);
       if (this.closed) return;
+      if (!this.watcher) this.startWatching();
       const before = this.options.getState().samples;
       // The list itself is not urgent: the picture is (it follows within milliseconds), and one
       // frame with both beats a frame with "decoding…" and another with the picture.
