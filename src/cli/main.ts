@@ -26,14 +26,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function run(options: CliOptions): Promise<number> {
-  if (options.help) {
-    process.stdout.write(USAGE);
-    return EXIT.ok;
-  }
-  if (options.version) {
-    process.stdout.write(`${version()}\n`);
-    return EXIT.ok;
-  }
+  if (options.help) return writeOut(USAGE);
+  if (options.version) return writeOut(`${version()}\n`);
   if (options.json && !options.once) throw new UserError('--json goes with --once (lora-top PATH --once --json)');
   // The dashboard's code (Ink, React, yoga) is the slowest thing to load: start on it at once.
   if (!options.once && process.stdout.isTTY) void loadDashboard().catch(() => {});
@@ -41,10 +35,7 @@ async function run(options: CliOptions): Promise<number> {
   if (options.runCommand) return launchAndWatch(options, options.runCommand);
 
   const location = await locateRun(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd());
-  if (options.once || !process.stdout.isTTY) {
-    printSnapshot(await readRunOnce(location, process.stdin, gpuOptions(options)), options);
-    return EXIT.ok;
-  }
+  if (options.once || !process.stdout.isTTY) return printSnapshot(await readRunOnce(location, process.stdin, gpuOptions(options)), options);
   const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options) });
   let code: number;
   try {
@@ -144,11 +135,39 @@ function gpuOptions(options: CliOptions): GpuOptions {
   return { enabled: !options.noGpu, requested: options.gpu, intervalMs: options.intervalMs };
 }
 
-function printSnapshot(state: RunState, options: CliOptions): void {
+function printSnapshot(state: RunState, options: CliOptions): Promise<number> {
   const now = Date.now();
   const eta = estimateFinish(state, now, options.target);
-  process.stdout.write(options.json ? `${JSON.stringify(jsonSnapshot(state, eta))}\n` : textSnapshot(state, eta, now));
+  return writeOut(options.json ? `${jsonText(jsonSnapshot(state, eta))}\n` : textSnapshot(state, eta, now));
 }
+
+/**
+ * JSON.stringify escapes C0 controls but writes C1 controls (U+0080–U+009F, e.g. U+009B, the
+ * 8-bit CSI) and DEL as they are; a file name from the run can hold them. Escaped, the JSON means
+ * the same and nothing in it can act on a terminal it is printed to.
+ */
+function jsonText(value: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return JSON.stringify(value).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Writes to standard output and waits until it is written. A reader that went away (`| head -c1`)
+ * ends lora-top quietly; a full disk or another write error is one line, not a crash.
+ */
+function writeOut(text: string): Promise<number> {
+  // The error also comes as an 'error' event, after the callback: without a listener it would crash.
+  if (!process.stdout.listeners('error').includes(ignoreError)) process.stdout.on('error', ignoreError);
+  return new Promise<number>((resolve, reject) => {
+    process.stdout.write(text, (error) => {
+      if (!error) return resolve(EXIT.ok);
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return resolve(EXIT.ok);
+      reject(new UserError(`cannot write to standard output: ${error.message}`, EXIT.unreadable));
+    });
+  });
+}
+
+function ignoreError(): void {}
 
 /** The built-in demo: a simulated run in a temporary folder, watched like any real run. */
 async function runDemo(options: CliOptions): Promise<number> {
@@ -162,7 +181,7 @@ async function runDemo(options: CliOptions): Promise<number> {
     if (once) {
       // Let the simulated run get a third of the way, then show what lora-top reads of it.
       await untilState(watch, (state) => (state.step ?? 0) >= 1000 || state.status === 'completed', demo.done);
-      printSnapshot(watch.getState(), options);
+      return await printSnapshot(watch.getState(), options);
     } else {
       return await showDashboard(watch, options);
     }

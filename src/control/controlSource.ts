@@ -6,7 +6,7 @@ import { isFinished, type RunState } from '../state/runState.js';
 import { commandLine, findTrainerPid } from '../sources/trainerProcess.js';
 import { readJob, setJobFlag, type JobFlag } from './jobDb.js';
 import { readRunRecord } from './runRecord.js';
-import { identify, processState, signalTrainer, stillRunning, type TrainerIdentity } from './trainerSignals.js';
+import { identify, processLife, processState, signalTrainer, stillRunning, type TrainerIdentity } from './trainerSignals.js';
 
 /**
  * The control side of a run (I/O): finds the trainer and its control channel, watches whether its
@@ -35,7 +35,7 @@ export const NO_CHANNEL =
 
 /** How often the trainer is looked for while none is known, and the process polled once it is. */
 const LOOKUP_MS = 5000;
-const POLL_MS = 1000;
+const POLL_MS = 2000;
 
 interface Found {
   id: TrainerIdentity;
@@ -55,9 +55,25 @@ export class RunControl {
     this.schedule(0);
   }
 
+  /** Whether lora-top froze the trainer (and has not resumed it since). */
+  private frozeIt = false;
+
+  /**
+   * Stops watching. A trainer lora-top froze is resumed first: quitting lora-top never leaves the
+   * run stopped.
+   */
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.frozeIt && this.found && processLife(this.found.id) === 'stopped') this.thaw(this.found);
+  }
+
+  private thaw(found: Found): void {
+    const result = signalTrainer(found.id, 'SIGCONT', true);
+    if (!result.ok) return;
+    this.frozeIt = false;
+    this.lastState = { alive: true, stopped: false };
+    if (!this.closed) this.options.apply([{ type: 'trainerProcessState', alive: true, stopped: false }]);
   }
 
   act(action: ControlAction): void {
@@ -72,11 +88,12 @@ export class RunControl {
   private async tick(): Promise<void> {
     try {
       const now = Date.now();
-      if ((!this.found || !stillRunning(this.found.id)) && now - this.lastLookup >= LOOKUP_MS && !this.looking) {
+      const life = this.found ? processLife(this.found.id) : 'gone';
+      if (life === 'gone' && now - this.lastLookup >= LOOKUP_MS && !this.looking) {
         this.lastLookup = now;
         await this.lookup();
-      }
-      this.watchProcess();
+        this.watchProcess(this.found ? processLife(this.found.id) : 'gone');
+      } else this.watchProcess(life);
       if (this.found && stopDue(this.options.getState().control) && !openRequest(this.options.getState().control, 'stop')) {
         await this.perform({ type: 'stop', saveFirst: false });
       }
@@ -86,10 +103,10 @@ export class RunControl {
   }
 
   /** Whether the process lives and is stopped, said when it changes. */
-  private watchProcess(): void {
+  private watchProcess(life: 'gone' | 'running' | 'stopped'): void {
     if (!this.found) return;
-    const alive = stillRunning(this.found.id);
-    const stopped = alive && processState(this.found.id.pid) === 'T';
+    const alive = life !== 'gone';
+    const stopped = life === 'stopped';
     if (this.lastState && this.lastState.alive === alive && this.lastState.stopped === stopped) return;
     this.lastState = { alive, stopped };
     this.options.apply([{ type: 'trainerProcessState', alive, stopped }]);
@@ -164,7 +181,14 @@ export class RunControl {
   }
 
   private async perform(action: ControlAction): Promise<void> {
-    const kind: RequestKind = action.type === 'sample' ? 'sample' : action.type === 'save' || (action.type === 'stop' && action.saveFirst) ? 'save' : 'stop';
+    const kind: RequestKind =
+      action.type === 'freeze' || action.type === 'resume'
+        ? 'freeze'
+        : action.type === 'sample'
+          ? 'sample'
+          : action.type === 'save' || (action.type === 'stop' && action.saveFirst)
+            ? 'save'
+            : 'stop';
     if (this.options.readonly) return this.fail(kind, 'lora-top was started with --readonly');
     const found = this.found;
     if (!found) return this.fail(kind, 'no trainer process found for this run (--pid N names it)');
@@ -174,6 +198,7 @@ export class RunControl {
         const stop = action.type === 'freeze';
         const result = signalTrainer(found.id, stop ? 'SIGSTOP' : 'SIGCONT', true);
         if (!result.ok) return this.fail('freeze', result.reason);
+        this.frozeIt = stop;
         this.lastState = { alive: true, stopped: stop };
         this.options.apply([{ type: 'trainerProcessState', alive: true, stopped: stop }]);
         return;
@@ -182,14 +207,12 @@ export class RunControl {
       case 'sample':
         return this.setFlag(found, kind, kind === 'save' ? 'save_now' : 'sample_now', false);
       case 'stop': {
+        // A frozen trainer can neither save nor act on SIGINT: let it run again first.
+        if (processState(found.id.pid) === 'T') this.thaw(found);
         if (action.saveFirst && found.db) return this.setFlag(found, 'save', 'save_now', true);
         this.options.apply([{ type: 'controlRequest', kind: 'stop' }]);
-        // A frozen trainer cannot act on SIGINT: let it run again first.
-        if (processState(found.id.pid) === 'T') signalTrainer(found.id, 'SIGCONT', true);
-        if (found.db) {
-          const flagged = await setJobFlag(found.db.path, found.db.jobId, 'stop');
-          if (!flagged.ok) return this.fail('stop', flagged.reason);
-        }
+        // The flag is how the UI stops a job; SIGINT alone stops it too, so a locked database does not hold the stop up.
+        if (found.db) await setJobFlag(found.db.path, found.db.jobId, 'stop');
         const result = signalTrainer(found.id, 'SIGINT', false);
         if (!result.ok) this.fail('stop', result.reason);
         return;

@@ -48,7 +48,15 @@ function processGroup(pid: number | 'self'): number | null {
 
 /** Whether the process is still the one identified (same PID, same start time) and not a zombie. */
 export function stillRunning(id: TrainerIdentity): boolean {
-  return processStartTime(id.pid) === id.startTime && processState(id.pid) !== 'Z';
+  return processLife(id) !== 'gone';
+}
+
+/** One read of /proc/PID/stat: the identified process is gone, running, or stopped (SIGSTOP). */
+export function processLife(id: TrainerIdentity): 'gone' | 'running' | 'stopped' {
+  const fields = statFields(id.pid);
+  const start = fields?.[19];
+  if (!fields || start === undefined || Number(start) !== id.startTime || fields[0] === 'Z' || fields[0] === 'X') return 'gone';
+  return fields[0] === 'T' ? 'stopped' : 'running';
 }
 
 /**

@@ -10,8 +10,17 @@ const RING = 4 * MAX_RECENT_LINES;
 /** Lines longer than this are cut for the log view. */
 const MAX_SHOWN_LINE = 500;
 
+/**
+ * The part of a line the log view can show, as a string of its own: a slice of a long line would
+ * keep the whole line (up to the splitter's 64 Ki-character cap) alive, and the read-back ring
+ * holds 800 of them (a log of one endless line made that ~50 MB).
+ */
+function shownPart(text: string): string {
+  return text.length > MAX_SHOWN_LINE * 2 ? Buffer.from(text.slice(0, MAX_SHOWN_LINE * 2), 'utf16le').toString('utf16le') : text;
+}
+
 function lineEvent(text: string, bar: string | null): LineEvent {
-  const clean = stripControlSequences(text.length > MAX_SHOWN_LINE * 2 ? text.slice(0, MAX_SHOWN_LINE * 2) : text).trim();
+  const clean = stripControlSequences(shownPart(text)).trim();
   return { type: 'line', text: clean.length > MAX_SHOWN_LINE ? `${clean.slice(0, MAX_SHOWN_LINE - 1)}…` : clean, bar };
 }
 
@@ -111,7 +120,7 @@ export class LogReader {
       if (line.text.length > 0) out.push({ at, event: line });
       return;
     }
-    this.ringText[this.ringNext] = raw;
+    this.ringText[this.ringNext] = shownPart(raw);
     this.ringBar[this.ringNext] = bar;
     this.ringNext = (this.ringNext + 1) % RING;
     if (this.ringSize < RING) this.ringSize++;

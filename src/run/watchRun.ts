@@ -265,7 +265,8 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
       });
     } else {
       // fs.watch brings each write at once on local disks; the poll is the fallback for network and
-      // container mounts, where a quarter second is still prompt for a step that takes seconds.
+      // container mounts, where a second is still prompt for a step that takes seconds (and polling
+      // less often keeps lora-top's own CPU use down over hours).
       follower = followFile(location.logPath, {
         onText,
         onReset: () => {
@@ -274,7 +275,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
           apply([{ at: Date.now(), event: { type: 'logReset' } }]);
         },
         onError: (error) => options.onWarning?.(`${location.logPath}: ${error.message}`),
-      }, { pollMs: 250 });
+      }, { pollMs: 1000 });
     }
   });
 

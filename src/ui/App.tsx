@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { useInput, useStdin, useStdout } from 'ink';
 import type { RunWatch } from '../run/watchRun.js';
 import type { RunState } from '../state/runState.js';
 import { isFinished } from '../state/runState.js';
 import type { Glyphs } from '../view/charts/index.js';
-import { Dashboard } from './components/Dashboard.js';
+import { Screen } from './components/Screen.js';
+import { composeDashboard, composeLines, composeTooSmall } from './compose.js';
 import { dispatchKey } from './keymap.js';
 import { computeLayout } from './layout.js';
 import type { ThemeName } from './theme.js';
@@ -12,7 +13,6 @@ import { initialUi, reduceUi, type UiAction } from './uiState.js';
 import { isNewsworthy, ROUTINE_REFRESH_MS } from './refresh.js';
 import { buildViewModel } from './viewModel.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
-import { Gallery } from './components/Gallery.js';
 import { buildGalleryModel } from './galleryModel.js';
 import { imageWishes } from './sampleView.js';
 import { dueNotices } from './notifications.js';
@@ -37,6 +37,12 @@ export interface AppOptions {
   graphics?: TerminalGraphics | null;
   /** Says a notice (the run completed, failed, stalled) the way `--notify` asks. */
   notify?: (text: string) => void;
+  /**
+   * Where the composed rows go on a real terminal (the frame writer), bypassing Ink's output pass,
+   * which rebuilt the whole screen cell by cell on every frame (~70 % of the CPU while training).
+   * Without it (tests), Ink renders the same rows.
+   */
+  frameSink?: (rows: string[]) => void;
 }
 
 /**
@@ -177,8 +183,9 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   const layout = computeLayout(size.cols, size.rows, { showLog: ui.showLog });
   // The loss chart keeps its scale from frame to frame while the data fits it (fewer redrawn rows).
   const lossYDomain = useRef<[number, number] | null>(null);
+  const galleryShown = gallery !== null && !ui.showHelp;
   const view = useMemo(() => {
-    if (layout.kind !== 'dashboard') return null;
+    if (layout.kind !== 'dashboard' || galleryShown) return null;
     const model = buildViewModel({
       run,
       ui,
@@ -194,8 +201,18 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   },
     // The layout is a value; its size and toggles are what matter.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [run, ui, now, size.cols, size.rows, options.target, options.glyphs],
+    [run, ui, now, size.cols, size.rows, options.target, options.glyphs, galleryShown],
   );
-  if (gallery && !ui.showHelp) return <Gallery lines={gallery.lines} theme={options.theme} cols={size.cols} />;
-  return <Dashboard view={view} layout={layout} theme={options.theme} showHelp={ui.showHelp} />;
+  const rows = useMemo(() => {
+    if (galleryShown) return composeLines(gallery.lines, options.theme);
+    if (layout.kind === 'tooSmall') return composeTooSmall(layout);
+    return view ? composeDashboard(view, layout, options.theme, ui.showHelp) : [];
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [gallery, galleryShown, view, size.cols, size.rows, options.theme, ui.showHelp]);
+  const sink = options.frameSink;
+  useLayoutEffect(() => {
+    sink?.(rows);
+  }, [sink, rows]);
+  if (sink) return null;
+  return <Screen rows={rows} cols={size.cols} />;
 }

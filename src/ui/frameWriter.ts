@@ -136,9 +136,29 @@ export class FrameWriter extends EventEmitter {
     this.target.write(`${ESC}[H${ESC}[2J`);
   }
 
+  /** Rows drawn by `draw` (direct mode): Ink's own frames are then only its empty placeholder. */
+  private direct = false;
+
+  /**
+   * Draws composed rows directly (the dashboard's frames without Ink's output pass): only the rows
+   * that changed are written. From the first call on, frames Ink writes are ignored.
+   */
+  draw(rows: readonly string[]): void {
+    this.direct = true;
+    const out = frameDiff(this.lines, rows, this.target.columns || Infinity);
+    this.lines = [...rows];
+    queueMicrotask(() => this.checkWaiters());
+    if (out.length > 0) this.target.write(out);
+  }
+
   write(chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
     const done = typeof encoding === 'function' ? encoding : callback;
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    if (this.direct && !text.startsWith(`${ESC}[?`)) {
+      // Ink's (empty) frame: the rows on screen are ours.
+      done?.();
+      return true;
+    }
     const erase = ERASE_PREFIX.exec(text);
     let out = text;
     // A frame follows the erase prefix; the very first one has none (there was nothing to erase).

@@ -100,7 +100,8 @@ export function startDashboard(
       const bytes = noticeBytes(text, how);
       if (bytes) writer.writeRaw(bytes);
     };
-    instance = render(<App watch={watch} options={{ ...options, keys, graphics, notify }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
+    const frameSink = (rows: string[]) => writer.draw(rows);
+    instance = render(<App watch={watch} options={{ ...options, keys, graphics, notify, frameSink }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
       stdout: frames as unknown as NodeJS.WriteStream,
       stdin,
       exitOnCtrlC: false,
