@@ -148,7 +148,8 @@ export class FrameWriter extends EventEmitter {
     const out = frameDiff(this.lines, rows, this.target.columns || Infinity);
     this.lines = [...rows];
     queueMicrotask(() => this.checkWaiters());
-    if (out.length > 0) this.target.write(out);
+    // One synchronized update (mode 2026): terminals that know it show the frame at once, never half drawn.
+    if (out.length > 0) this.target.write(`${ESC}[?2026h${out}${ESC}[?2026l`);
   }
 
   write(chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {

@@ -66,4 +66,31 @@ describe('frame writer', () => {
     writer.detach();
     expect(terminal.listenerCount('resize')).toBe(0);
   });
+
+  it("draws composed rows directly: one synchronized update of the changed rows; Ink's frames are then ignored", async () => {
+    const terminal = new FakeTerminal();
+    const writer = new FrameWriter(terminal as unknown as NodeJS.WriteStream);
+    writer.write('\x1b[?25l');
+    writer.draw(['title', 'step 1', 'footer']);
+    writer.draw(['title', 'step 2', 'footer']);
+    writer.draw(['title', 'step 2', 'footer']);
+    // Ink's placeholder frame (the App renders nothing itself) must not wipe the rows.
+    writer.write('\n');
+    writer.write(`${erase(2)}\n`);
+    writer.write('\x1b[?25h');
+    expect(terminal.written).toEqual([
+      '\x1b[?25l',
+      '\x1b[?2026h\x1b[1;1H\x1b[2Ktitle\x1b[2;1H\x1b[2Kstep 1\x1b[3;1H\x1b[2Kfooter\x1b[?2026l',
+      '\x1b[?2026h\x1b[2;6H\x1b[0m2\x1b[K\x1b[?2026l',
+      '\x1b[?25h',
+    ]);
+    // A picture waits for its rows to be blank.
+    let blank = false;
+    void writer.whenBlank(1, 1).then(() => (blank = true));
+    await Promise.resolve();
+    expect(blank).toBe(false);
+    writer.draw(['title', '', 'footer']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(blank).toBe(true);
+  });
 });
