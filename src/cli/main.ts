@@ -9,6 +9,7 @@ import { readRunOnce, watchRun, type GpuOptions, type RunWatch } from '../run/wa
 import { estimateFinish } from '../state/eta.js';
 import type { RunState } from '../state/runState.js';
 import { jsonSnapshot, textSnapshot } from '../view/snapshot.js';
+import { stripControlSequences } from '../parse/sanitize.js';
 import { chooseGlyphs, chooseImageMode, chooseTheme } from '../ui/theme.js';
 
 /** The command line. Returns the exit code; prints one clear line for any user-facing problem. */
@@ -16,11 +17,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(parseCli(argv));
   } catch (error) {
+    // A message can quote a path from the run (a folder named after its job): nothing in it may
+    // act on the terminal.
     if (error instanceof UserError) {
-      process.stderr.write(`lora-top: ${error.message}\n`);
+      process.stderr.write(`lora-top: ${stripControlSequences(error.message)}\n`);
       return error.exitCode;
     }
-    process.stderr.write(`lora-top: internal error: ${(error as Error)?.message ?? String(error)}\n`);
+    process.stderr.write(`lora-top: internal error: ${stripControlSequences((error as Error)?.message ?? String(error))}\n`);
     return EXIT.internal;
   }
 }

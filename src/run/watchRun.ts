@@ -135,7 +135,9 @@ export interface WatchOptions {
 /** Follows a run live. */
 export function watchRun(location: RunLocation, options: WatchOptions = {}): RunWatch {
   const notifyMs = options.notifyMs ?? 100;
-  const rescanMs = options.rescanMs ?? 2000;
+  // The folder is listed again now and then (new checkpoints, free space); at once when the log says a
+  // save happened. samples/ has a watch of its own.
+  const rescanMs = options.rescanMs ?? 5000;
   let state = initialRunState();
   let notified: RunState | null = null;
   let notifyTimer: NodeJS.Timeout | null = null;
@@ -155,7 +157,9 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
   let urgentPending = false;
   const apply = (events: StampedRunEvent[], urgent = false) => {
     if (events.length === 0 || closed) return;
+    const before = state;
     state = reduceRun(state, events);
+    if (state.lastCheckpoint !== before.lastCheckpoint || (before.status === 'saving') !== (state.status === 'saving')) rescanSoon();
     if (urgent && !urgentPending) {
       // A new sample image is drawn at once, not at the next notification.
       urgentPending = true;
@@ -185,6 +189,8 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     : null;
   const rescan = async (first: boolean) => {
     if (!folder || closed) return;
+    rescanTimer = null;
+    scanning = true;
     const events = first
       ? await folderEvents(folder, true)
       : await Promise.all([listCheckpoints(folder), listSamples(folder), readDiskSpace(folder)]).then(
@@ -194,10 +200,20 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
             { type: 'diskSpace', ...space },
           ],
         );
+    scanning = false;
     if (closed) return;
     apply(stamp(events, Date.now()));
     images?.onListed(state.samples);
-    rescanTimer = setTimeout(() => void rescan(false), rescanMs);
+    rescanTimer = setTimeout(() => void rescan(false), scanAgain ? 200 : rescanMs);
+    scanAgain = false;
+  };
+  let scanning = false;
+  let scanAgain = false;
+  const rescanSoon = () => {
+    if (scanning) scanAgain = true;
+    if (!folder || closed || scanning || !rescanTimer) return;
+    clearTimeout(rescanTimer);
+    rescanTimer = setTimeout(() => void rescan(false), 200);
   };
 
   // The trainer's process and its control channel (loaded after the first frame, like the GPU side).
@@ -235,19 +251,28 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
       ([{ startGpuMonitor }, { findTrainerPid, visibleDevices }]) => {
         if (closed) return;
         let trainerPid: number | null = null;
-        const lookForTrainer = () => {
-          const pid = findTrainerPid({ runFolder: folder });
-          if (pid !== trainerPid) {
-            trainerPid = pid;
-            apply([{ at: Date.now(), event: { type: 'trainerProcess', pid, visibleDevices: pid === null ? null : visibleDevices(pid) } }]);
-          }
-          if (!closed) trainerTimer = setTimeout(lookForTrainer, TRAINER_LOOKUP_MS);
+        const announce = (pid: number | null) => {
+          if (pid === trainerPid) return;
+          trainerPid = pid;
+          apply([{ at: Date.now(), event: { type: 'trainerProcess', pid, visibleDevices: pid === null ? null : visibleDevices(pid) } }]);
         };
-        lookForTrainer();
+        if (options.control && location.kind !== 'stdin') {
+          // The control side already finds the trainer (and trusts it by its start time): follow it.
+          const follow = (next: RunState) => announce(next.control.alive === false ? null : next.control.pid);
+          listeners.add(follow);
+          follow(state);
+        } else {
+          // A /proc scan: every 5 s, only where nothing else looks for the trainer.
+          const lookForTrainer = () => {
+            announce(findTrainerPid({ runFolder: folder }));
+            if (!closed) trainerTimer = setTimeout(lookForTrainer, TRAINER_LOOKUP_MS);
+          };
+          lookForTrainer();
+        }
         gpuMonitor = startGpuMonitor({
           ...(gpu.intervalMs ? { intervalMs: gpu.intervalMs } : {}),
           ...(gpu.nvidiaSmi ? { nvidiaSmi: gpu.nvidiaSmi } : {}),
-          trainerPid: () => state.control.pid ?? trainerPid,
+          trainerPid: () => trainerPid,
           onEvent: ({ at, ...event }) => apply([{ at, event }]),
         });
       },
