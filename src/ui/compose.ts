@@ -1,4 +1,5 @@
 import { lineToAnsi } from './ansi.js';
+import { codePointCount } from '../view/charts/cells.js';
 import type { DashboardLayout, TooSmallLayout } from './layout.js';
 import type { ThemeName } from './theme.js';
 import type { ViewLine, ViewModel } from './viewModel.js';
@@ -12,7 +13,7 @@ import type { ViewLine, ViewModel } from './viewModel.js';
 /** Cells a fitted line fills (the view model already cut it to its panel's width). */
 function lineWidth(line: ViewLine): number {
   let width = 0;
-  for (const run of line) width += run.cells ?? [...run.text].length;
+  for (const run of line) width += run.cells ?? codePointCount(run.text);
   return width;
 }
 

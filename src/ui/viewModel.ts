@@ -1,4 +1,5 @@
 import { estimateFinish, type Eta } from '../state/eta.js';
+import { codePointCount } from '../view/charts/cells.js';
 import { liveness, minimumLoss, sessionElapsed, slowdown, stallLimitSeconds, upcoming, SLOW_RATIO } from '../state/derive.js';
 import { resmooth } from '../state/lossHistory.js';
 import type { RunState, RunStatus } from '../state/runState.js';
@@ -77,7 +78,7 @@ function fitItems(items: ViewRun[][], width: number, separator: string): ViewLin
   const out: ViewLine = [];
   let used = 0;
   for (const item of items) {
-    const length = item.reduce((n, r) => n + [...r.text].length, 0);
+    const length = item.reduce((n, r) => n + codePointCount(r.text), 0);
     const extra = out.length > 0 ? separator.length : 0;
     if (used + extra + length > width) break;
     if (extra) out.push(run(separator, 'dim'));
@@ -134,7 +135,7 @@ export function asciiOnly(text: string): string {
 export function fitLine(line: ViewLine, width: number, glyphs: Glyphs): ViewLine {
   if (glyphs === 'ascii') line = line.map((r) => (r.cells !== undefined ? r : { text: asciiOnly(r.text), style: r.style }));
   let total = 0;
-  for (const r of line) total += r.cells ?? [...r.text].length;
+  for (const r of line) total += r.cells ?? codePointCount(r.text);
   if (total <= width) return line;
   const out: ViewLine = [];
   let left = Math.max(0, width - 1);
@@ -401,7 +402,7 @@ function vramLine(gpu: GpuState, reading: GpuReading, width: number, glyphs: Gly
     run(`${gib(free)} GiB free (${Math.round(headroom * 100)}%)`, style),
   ];
   if (gpu.peakMemoryUsedMiB !== null) text.push(run(` · peak ${gib(gpu.peakMemoryUsedMiB)}`, 'dim'));
-  const textWidth = text.reduce((n, r) => n + [...r.text].length, 0);
+  const textWidth = text.reduce((n, r) => n + codePointCount(r.text), 0);
   const barWidth = Math.max(4, Math.min(24, width - textWidth - 1));
   const { bar } = progressBar({ value: used, total, width: barWidth, glyphs });
   const barRuns: ViewLine = bar.map((r) => (r.style === 'fill' ? { text: r.text, style: headroom < 0.1 ? style : 'fill' } : r));

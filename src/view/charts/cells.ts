@@ -106,7 +106,7 @@ export function lineText(line: StyledLine): string {
 /** Width of a line in terminal columns (all glyphs used here are single-width). */
 export function lineWidth(line: StyledLine): number {
   let n = 0;
-  for (const run of line) n += [...run.text].length;
+  for (const run of line) n += codePointCount(run.text);
   return n;
 }
 
@@ -127,4 +127,17 @@ export function concatLines(...parts: StyledLine[]): StyledLine {
 /** Clamps x into [lo, hi]. */
 export function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
+}
+
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Code points in a string, without building an array of them (most text has no surrogate pairs). */
+export function codePointCount(text: string): number {
+  if (!SURROGATE.test(text)) return text.length;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff) n++;
+  }
+  return n;
 }
