@@ -1,7 +1,8 @@
 import type { TqdmBar } from '../parse/events.js';
 import { classifyError } from '../parse/errorKind.js';
 import { readRunConfig, type RunConfig } from '../parse/runConfig.js';
-import { checkpointJobName } from '../parse/checkpointName.js';
+import { baseName, checkpointJobName } from '../parse/checkpointName.js';
+import { stripControlSequences } from '../parse/sanitize.js';
 import { postfixNumber } from '../parse/tqdmBar.js';
 import { copyLossHistory, emptyLossHistory, recordLoss } from './lossHistory.js';
 import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
@@ -46,6 +47,11 @@ type Draft = RunState;
 /** `Generating Images` (older models) and `Generating Samples` (newer ones): sample bars. */
 function isSampleBar(desc: string | null): boolean {
   return desc !== null && desc.startsWith('Generating ') && (desc.startsWith('Images', 11) || desc.startsWith('Samples', 11));
+}
+
+/** Two paths of one checkpoint: the same file name, once control characters are set aside. */
+function sameFile(a: string, b: string): boolean {
+  return a === b || stripControlSequences(baseName(a)) === stripControlSequences(baseName(b));
 }
 
 function hasKeys(record: Record<string, string>): boolean {
@@ -152,7 +158,9 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
     case 'checkpointSaved': {
       d.recognised = true;
       d.lastCheckpoint = { step: event.step, path: event.path };
-      if (!d.checkpoints.some((c) => c.path === event.path)) {
+      // The log may name it relative to the trainer's folder (and stripped of control codes) where the
+      // listing has the path on disk: the same file is the same file name.
+      if (!d.checkpoints.some((c) => sameFile(c.path, event.path))) {
         d.checkpoints = [...d.checkpoints, { step: event.step, path: event.path, bytes: null, mtimeMs: null }];
       }
       if (d.name === null) d.name = checkpointJobName(event.path);
@@ -166,7 +174,7 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
     case 'optimizerSaved':
       return;
     case 'saveRemoved':
-      d.checkpoints = d.checkpoints.filter((c) => c.path !== event.path);
+      d.checkpoints = d.checkpoints.filter((c) => !sameFile(c.path, event.path));
       return;
     case 'samplingStart':
       d.recognised = true;

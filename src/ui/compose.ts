@@ -66,7 +66,9 @@ export function composeLines(lines: ViewLine[], theme: ThemeName): string[] {
 
 /** Below the floor: what size is needed. */
 export function composeTooSmall(layout: TooSmallLayout): string[] {
-  const rows = Math.max(1, Math.min(4, layout.rows - 1));
+  // Never taller than the terminal minus one row (a 1-row terminal gets nothing).
+  const rows = Math.min(4, layout.rows - 1);
+  if (rows <= 0) return [];
   const width = Math.max(1, layout.cols);
   const words = `terminal too small: need ${layout.needCols}×${layout.needRows}, have ${layout.cols}×${layout.rows}`;
   // Wrapped by hand at spaces: the text must stay inside the narrowest terminal.

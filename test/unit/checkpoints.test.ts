@@ -354,3 +354,17 @@ describe('--json snapshot checkpoints', () => {
     ]);
   });
 });
+
+describe('a checkpoint named by the log and found on disk', () => {
+  it('is one checkpoint, though the log names it relative to the trainer and the listing by its full path', () => {
+    const listed: CheckpointFile = { step: 250, path: '/home/u/ai-toolkit/output/my_lora/my_lora_000000250.safetensors', bytes: 1000, mtimeMs: 1 };
+    let state = reduceRun(initialRunState(), [{ at: 1, event: { type: 'checkpointList', checkpoints: [listed] } }]);
+    state = reduceRun(state, [{ at: 2, event: { type: 'checkpointSaved', path: 'output/my_lora/my_lora_000000250.safetensors', step: 250 } }]);
+    expect(state.checkpoints).toEqual([listed]);
+    // A new one from the log shows at once, before the folder is listed again; its removal takes it away.
+    state = reduceRun(state, [{ at: 3, event: { type: 'checkpointSaved', path: 'output/my_lora/my_lora_000000500.safetensors', step: 500 } }]);
+    expect(state.checkpoints.map((c) => c.step)).toEqual([250, 500]);
+    state = reduceRun(state, [{ at: 4, event: { type: 'saveRemoved', path: 'output/my_lora/my_lora_000000250.safetensors' } }]);
+    expect(state.checkpoints.map((c) => c.step)).toEqual([500]);
+  });
+});
