@@ -66,18 +66,6 @@ const COLOURS = [
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pad9 = (n) => String(n).padStart(9, '0');
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function colourOf(i) {
   const base = COLOURS[i % COLOURS.length];
   const shift = 7 * Math.floor(i / COLOURS.length);
@@ -89,8 +77,8 @@ function colourOf(i) {
  * the middle half a solid `colour` so that the picture's colour can be recognized on screen.
  * Returns { jpeg, expect }: expect is the colour sharp decodes there at panel size.
  */
-async function makeImage(sharp, seed, colour) {
-  const random = rng(seed);
+async function makeImage(sharp, mulberry32, seed, colour) {
+  const random = mulberry32(seed);
   const px = Buffer.alloc(IMAGE_PX * IMAGE_PX * 3);
   const phase = random() * Math.PI * 2;
   const hue = [random(), random(), random()].map((v) => 40 + v * 150);
@@ -215,7 +203,9 @@ export async function run(ctx) {
   const images = [];
   try {
     // every image made up front, off the clock
-    for (let i = 0; i < 2 * ctx.runs + 2; i++) images.push(await makeImage(sharp, 1000 + i, colourOf(i)));
+    // the demo's seeded generator (mulberry32), from the built code
+    const { mulberry32 } = await import(join(ctx.root, 'dist/demo/demoConfig.js'));
+    for (let i = 0; i < 2 * ctx.runs + 2; i++) images.push(await makeImage(sharp, mulberry32, 1000 + i, colourOf(i)));
     ctx.log(`${images.length} test JPEGs of ${IMAGE_PX}², ${(median(images.map((m) => m.jpeg.length)) / 1024).toFixed(0)} KiB each (median)`);
 
     // ---- in-process: watchRun → state.images → imageCells

@@ -8,7 +8,7 @@ import { selectedReading, type GpuPoint, type GpuState } from '../state/gpuState
 import type { GpuReading } from '../parse/gpuTypes.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { baseName } from '../parse/checkpointName.js';
-import { formatBytes, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
+import { formatAgeShort, formatBytes, formatBytesShort, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
 import { chartYDomain, progressBar, renderLossChart, sparkline, type CellStyle, type ChartMarker, type Glyphs } from '../view/charts/index.js';
 import type { DashboardLayout } from './layout.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
@@ -472,7 +472,7 @@ function checkpointLines(state: RunState, sampleStep: number | null, now: number
   const doomed = new Set(savesDeletedNext(state).map((s) => s.step));
   const outlook = diskOutlook(state);
   const narrow = width < 36;
-  const size = (bytes: number) => (narrow ? compactBytes(bytes) : formatBytes(bytes));
+  const size = (bytes: number) => (narrow ? formatBytesShort(bytes) : formatBytes(bytes));
   if (outlook && !outlook.fits) {
     lines.push([run(`disk ${size(outlook.freeBytes)} free < ~${size(outlook.needBytes)} for ${outlook.savesAhead} saves`, 'warn')]);
   }
@@ -483,8 +483,8 @@ function checkpointLines(state: RunState, sampleStep: number | null, now: number
     const age = save.mtimeMs !== null ? Math.max(0, (now - save.mtimeMs) / 1000) : null;
     const items: ViewRun[][] = [
       [run(label.padStart(narrow ? 5 : 10), save.step !== null && save.step === sampleStep ? 'value' : null)],
-      [run(narrow ? compactBytes(save.bytes).padStart(5) : formatBytes(save.bytes).padStart(9), 'dim')],
-      [run(age === null ? '' : narrow ? compactAge(age).padStart(3) : `${formatDuration(age)} ago`.padStart(10), 'dim')],
+      [run(narrow ? formatBytesShort(save.bytes).padStart(5) : formatBytes(save.bytes).padStart(9), 'dim')],
+      [run(age === null ? '' : narrow ? formatAgeShort(age).padStart(3) : `${formatDuration(age)} ago`.padStart(10), 'dim')],
     ];
     if (loss !== null) items.push([run(`${narrow ? '' : 'loss '}${formatLoss(loss)}`, 'dim')]);
     if (save.pair) items.push([run(narrow ? 'h+l' : 'high+low', 'dim')]);
@@ -499,27 +499,6 @@ function checkpointLines(state: RunState, sampleStep: number | null, now: number
     lines.push([run(`disk ${size(state.disk.freeBytes)} free`, 'dim')]);
   }
   return lines;
-}
-
-/** "162M", "1.2G": a size in five cells at most. */
-function compactBytes(bytes: number | null): string {
-  if (bytes === null) return '—';
-  const units = ['B', 'K', 'M', 'G', 'T'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
-}
-
-/** "40s", "5m", "3h", "2d": an age in three cells. */
-function compactAge(seconds: number): string {
-  if (seconds < 60) return `${Math.floor(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86400)}d`;
 }
 
 function formatLoss(loss: number): string {

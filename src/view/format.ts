@@ -28,16 +28,39 @@ export function formatNumber(value: number | null, digits = 4): string {
   return value.toFixed(digits);
 }
 
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '—';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+/** A size scaled to its unit: steps of 1024 from `from` on. */
+function scaleBytes(bytes: number, from: number, units: readonly string[]): { value: number; unit: number } {
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  while (value >= from && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+  return { value, unit };
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+const SHORT_UNITS = ['B', 'K', 'M', 'G', 'T'] as const;
+
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '—';
+  const { value, unit } = scaleBytes(bytes, 1024, UNITS);
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${UNITS[unit]}`;
+}
+
+/** "162M", "1.2G": a size in five cells at most. */
+export function formatBytesShort(bytes: number | null): string {
+  if (bytes === null) return '—';
+  const { value, unit } = scaleBytes(bytes, 1000, SHORT_UNITS);
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${SHORT_UNITS[unit]}`;
+}
+
+/** "40s", "5m", "3h", "2d": an age in three cells. */
+export function formatAgeShort(seconds: number): string {
+  if (seconds < 60) return `${Math.floor(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
 }
 
 /** A local clock time, "14:05" (with the date when it is not today). */
