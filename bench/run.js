@@ -23,6 +23,7 @@ const MEASUREMENTS = {
   gpu: './gpu.js',
   eta: './eta.js',
   preview: './preview.js',
+  fuzz: './fuzz.js',
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));

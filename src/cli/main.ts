@@ -39,7 +39,7 @@ async function run(options: CliOptions): Promise<number> {
 
   const location = await locateRun(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd());
   if (options.once || !process.stdout.isTTY) return printSnapshot(await readRunOnce(location, process.stdin, gpuOptions(options)), options);
-  const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options) });
+  const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options), heavyAfterMs: 1000 });
   let code: number;
   try {
     code = await showDashboard(watch, options);
@@ -124,7 +124,7 @@ async function launchAndWatch(options: CliOptions, command: string[]): Promise<n
     return EXIT.ok;
   }
   const location: RunLocation = { kind: 'folder', folder: launched.folder, logPath: launched.logPath };
-  const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options) });
+  const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options), heavyAfterMs: 1000 });
   try {
     const code = await showDashboard(watch, options);
     process.stderr.write(`${said}\nlora-top: the run goes on; lora-top ${launched.folder} shows it again\n`);
@@ -179,7 +179,7 @@ async function runDemo(options: CliOptions): Promise<number> {
   const once = options.once || !process.stdout.isTTY;
   const demo = await startDemoRun({ dir, stepsPerSecond: options.demoSpeed ?? (once ? 400 : 25) });
   const location: RunLocation = { kind: 'folder', folder: demo.folder, logPath: demo.logPath };
-  const watch = watchRun(location, { gpu: gpuOptions(options), previews: !once, noControl: 'the built-in demo has no trainer process to act on' });
+  const watch = watchRun(location, { gpu: gpuOptions(options), previews: !once, noControl: 'the built-in demo has no trainer process to act on', heavyAfterMs: once ? 0 : 1000 });
   try {
     if (once) {
       // Let the simulated run get a third of the way, then show what lora-top reads of it.

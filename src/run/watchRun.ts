@@ -114,6 +114,11 @@ export interface RunWatch {
   wantImages(requests: ImageRequest[]): void;
   /** Acts on the trainer (freeze, resume, save now, sample now, stop); the outcome arrives as state. */
   act(action: ControlAction): void;
+  /**
+   * The screen's first frame is up: the heavy starts (sharp, nvidia-smi, /proc scans) may begin.
+   * Without this call they begin after a short while anyway.
+   */
+  firstFrame(): void;
   close(): Promise<void>;
 }
 
@@ -130,6 +135,8 @@ export interface WatchOptions {
   control?: { readonly?: boolean; pid?: number | null; db?: string | null } | null;
   /** Why nothing can act on this run (the built-in demo), said by the keys that would. */
   noControl?: string;
+  /** Hold the heavy starts until `firstFrame()` or this many ms (default 0: at once). */
+  heavyAfterMs?: number;
 }
 
 /** Follows a run live. */
@@ -178,6 +185,16 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     apply(reader.push(text, at, live));
   };
 
+  // Heavy starts wait for the first frame: loading sharp, spawning nvidia-smi and scanning /proc
+  // take tens of milliseconds that the first frame should not wait for.
+  let openGate: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    openGate = resolve;
+    const ms = options.heavyAfterMs ?? 0;
+    if (ms <= 0) resolve();
+    else setTimeout(resolve, ms).unref();
+  });
+
   const folder = folderOf(location);
   const images = folder
     ? new SampleImages({
@@ -203,7 +220,9 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     scanning = false;
     if (closed) return;
     apply(stamp(events, Date.now()));
-    images?.onListed(state.samples);
+    void gate.then(() => {
+      if (!closed) images?.onListed(state.samples);
+    });
     rescanTimer = setTimeout(() => void rescan(false), scanAgain ? 200 : rescanMs);
     scanAgain = false;
   };
@@ -224,7 +243,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
   }
   if (options.control && location.kind !== 'stdin') {
     const controlOptions = options.control;
-    void import('../control/controlSource.js').then(({ RunControl }) => {
+    void gate.then(() => import('../control/controlSource.js')).then(({ RunControl }) => {
       if (closed) return;
       control = new RunControl({
         folder,
@@ -247,7 +266,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
   if (options.gpu?.enabled) {
     const gpu = options.gpu;
     apply([{ at: Date.now(), event: { type: 'gpuRequested', index: gpu.requested ?? null } }]);
-    void Promise.all([import('../sources/gpuMonitor.js'), import('../sources/trainerProcess.js')]).then(
+    void gate.then(() => Promise.all([import('../sources/gpuMonitor.js'), import('../sources/trainerProcess.js')])).then(
       ([{ startGpuMonitor }, { findTrainerPid, visibleDevices }]) => {
         if (closed) return;
         let trainerPid: number | null = null;
@@ -312,6 +331,9 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     },
     wantImages(requests) {
       images?.want(requests);
+    },
+    firstFrame() {
+      openGate();
     },
     act(action) {
       if (control) control.act(action);

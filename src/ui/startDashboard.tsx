@@ -100,7 +100,15 @@ export function startDashboard(
       const bytes = noticeBytes(text, how);
       if (bytes) writer.writeRaw(bytes);
     };
-    const frameSink = (rows: string[]) => writer.draw(rows);
+    let drawn = false;
+    const frameSink = (rows: string[]) => {
+      writer.draw(rows);
+      if (!drawn) {
+        drawn = true;
+        // The first frame is up: now the heavy starts (sharp, nvidia-smi) may begin.
+        setImmediate(() => watch.firstFrame());
+      }
+    };
     instance = render(<App watch={watch} options={{ ...options, keys, graphics, notify, frameSink }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
       stdout: frames as unknown as NodeJS.WriteStream,
       stdin,

@@ -18,6 +18,7 @@ export function fakeWatch(state: RunState): RunWatch & { set(next: RunState): vo
     act(action) {
       actions.push(action);
     },
+    firstFrame() {},
     wantImages(requests) {
       wanted.push(requests);
     },
