@@ -257,7 +257,8 @@ export class LogParser {
       const match = pattern.re.exec(line);
       if (match) {
         const event = pattern.make(match);
-        if (event) events.push(event);
+        // A step, rank or count of 10^300 is a corrupted line: drop it rather than carry Infinity on.
+        if (event && numbersSafe(event)) events.push(event);
         return events;
       }
     }
@@ -334,4 +335,12 @@ export function undouble(text: string): string {
   if (text.length < 2 || text.length % 2 !== 0) return text;
   const half = text.length / 2;
   return text.slice(0, half) === text.slice(half) ? text.slice(0, half) : text;
+}
+
+/** Every number in an event is finite and within the safe integer range. */
+function numbersSafe(event: object): boolean {
+  for (const value of Object.values(event)) {
+    if (typeof value === 'number' && !(Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER)) return false;
+  }
+  return true;
 }

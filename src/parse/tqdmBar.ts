@@ -102,6 +102,10 @@ export function parseTqdmBar(segment: string): TqdmBar | null {
     after = i + 1;
   }
 
+  // A count or a time no run can reach is a corrupted line, not a bar: nothing downstream should
+  // have to guard against steps past 2^53 or an Infinity rate.
+  if (!Number.isSafeInteger(n) || (total !== null && !Number.isSafeInteger(total))) return null;
+  if (!saneNumber(elapsedS) || !saneNumber(remainingS) || !saneNumber(rate)) return null;
   return {
     desc,
     n,
@@ -166,6 +170,11 @@ export function postfixNumber(value: string | undefined): number | null {
   if (!COMPLETE_VALUE.test(value)) return null;
   if (isDigit(value.charCodeAt(value.length - 1))) return Number(value);
   return /nan$/i.test(value) ? NaN : value.startsWith('-') ? -Infinity : Infinity;
+}
+
+/** null, or a finite number of a size a real bar prints. */
+function saneNumber(value: number | null): boolean {
+  return value === null || (Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER);
 }
 
 function isDigit(code: number): boolean {

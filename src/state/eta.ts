@@ -31,6 +31,9 @@ const SAMPLE_STEP_TIMES_PER_IMAGE = 4;
 /** Without a measured save, assume this many step-times. */
 const SAVE_STEP_TIMES = 2;
 
+/** A hundred years: beyond this an ETA is a corrupted figure, not a forecast. */
+const MAX_ETA_SECONDS = 100 * 365 * 86400;
+
 export function estimateFinish(state: RunState, now: number, targetStep = DEFAULT_TARGET_STEP): Eta {
   const secondsPerStep = state.speed.secondsPerStep;
   const base: Eta = {
@@ -84,6 +87,8 @@ export function estimateFinish(state: RunState, now: number, targetStep = DEFAUL
 
   const toEnd = pausesUntil(total, true);
   const eta = Math.max(0, (total - step) * secondsPerStep + toEnd.seconds + current);
+  // Past any date a clock can show (a corrupted rate): unknown rather than absurd.
+  if (!(eta < MAX_ETA_SECONDS)) return base;
   base.etaSeconds = eta;
   base.finishAtMs = now + eta * 1000;
   base.samplesAhead = toEnd.samples;

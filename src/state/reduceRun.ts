@@ -367,7 +367,7 @@ function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): vo
     }
   }
   const lr = postfixNumber(bar.postfix.lr);
-  if (lr !== null) d.lr = lr;
+  if (lr !== null && Number.isFinite(lr)) d.lr = lr;
   if (hasKeys(bar.postfix)) d.postfix = bar.postfix;
 
   // tqdm's clock ran on while the trainer was frozen (SIGSTOP); lora-top's leaves that time out.

@@ -66,6 +66,7 @@ export function formatAgeShort(seconds: number): string {
 /** A local clock time, "14:05" (with the date when it is not today). */
 export function formatClock(ms: number, now: number): string {
   const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return '—';
   const time = `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
   const today = new Date(now);
   if (date.toDateString() === today.toDateString()) return time;

@@ -64,7 +64,7 @@ export function jsonSnapshot(state: RunState, eta: Eta): JsonSnapshot {
     totalSteps: state.totalSteps,
     loss: finite(state.loss),
     lossSmoothed: finite(state.lossSmoothed),
-    lr: state.lr,
+    lr: finite(state.lr),
     secondsPerStep: round(eta.secondsPerStep, 4),
     etaSeconds: round(eta.etaSeconds, 1),
     targetStep: eta.targetStep,
