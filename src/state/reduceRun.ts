@@ -20,14 +20,23 @@ import { applyControlEvent, copyControl, isControlEvent, progressRequests } from
  */
 export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): RunState {
   if (events.length === 0) return state;
+  // Copy only what the batch can change: a GPU reading each second need not copy the loss history.
+  let gpu = false;
+  let control = false;
+  let log = false;
+  for (const { event } of events) {
+    if (isGpuEvent(event)) gpu = true;
+    else if (isControlEvent(event)) control = true;
+    else log = true;
+  }
   const draft: Draft = {
     ...state,
-    lossHistory: copyLossHistory(state.lossHistory),
-    speed: copySpeed(state.speed),
-    pauses: copyPauses(state.pauses),
-    recentLines: [...state.recentLines],
-    gpu: copyGpu(state.gpu),
-    control: state.control.requests.length > 0 || events.some((e) => isControlEvent(e.event)) ? copyControl(state.control) : state.control,
+    lossHistory: log ? copyLossHistory(state.lossHistory) : state.lossHistory,
+    speed: log || control ? copySpeed(state.speed) : state.speed,
+    pauses: log || control ? copyPauses(state.pauses) : state.pauses,
+    recentLines: log ? [...state.recentLines] : state.recentLines,
+    gpu: gpu ? copyGpu(state.gpu) : state.gpu,
+    control: control || (log && state.control.requests.length > 0) ? copyControl(state.control) : state.control,
   };
   let last = 0;
   for (const { at, event, live } of events) {
@@ -37,7 +46,7 @@ export function reduceRun(state: RunState, events: readonly StampedRunEvent[]): 
     else if (isControlEvent(event)) applyControlEvent(draft, event, at, () => notePause(draft.speed));
     else applyEvent(draft, event, at, live !== false);
   }
-  if (draft.control.requests.length > 0) progressRequests(draft, last);
+  if (draft.control.requests.length > 0 && (log || control)) progressRequests(draft, last);
   if (draft.recentLines.length > MAX_RECENT_LINES) draft.recentLines.splice(0, draft.recentLines.length - MAX_RECENT_LINES);
   return draft;
 }
