@@ -54,6 +54,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { buildAitkLog } from './lib/aitkLog.js';
 import { median, nowMs, round } from './lib/stats.js';
+// The demo's seeded generator (mulberry32), from the built code (sections load after the build).
+import { mulberry32 } from '../dist/demo/demoConfig.js';
 
 export const name = 'fuzz';
 export const description =
@@ -79,18 +81,6 @@ const RAW_C0 = /[\x00-\x1f]/;
 
 // ---------------------------------------------------------------------------------------------
 // PRNG
-
-/** mulberry32: a small deterministic PRNG; returns floats in [0, 1). */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The PRNG of case `n` under `seed` (a hash of both, so neighbouring cases are unrelated). */
 function caseRandom(seed, n) {
