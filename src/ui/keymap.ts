@@ -195,7 +195,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     id: 'freeze',
     label: 'p',
     name: 'freeze',
-    help: 'Freeze or resume the trainer (SIGSTOP/SIGCONT to its process group). A frozen run keeps its GPU memory; the ETA and elapsed time stand still.',
+    help: 'Freeze or resume the trainer (SIGSTOP/SIGCONT); it keeps its GPU memory, the ETA stands still.',
     matches: typed('p', 'P'),
     available: trainerReachable,
     footer: true,
@@ -205,7 +205,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     id: 'save',
     label: 's',
     name: 'save now',
-    help: 'Save a checkpoint now, as the UI\'s "Save Next Step" does (the trainer polls its Job row every step).',
+    help: 'Save a checkpoint now (the trainer reads the request at its next step).',
     matches: typed('s'),
     available: flagAvailable('save'),
     footer: true,
@@ -225,7 +225,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     id: 'stop',
     label: 'x',
     name: 'stop',
-    help: 'Stop the run, after a question that says what would be lost (by default: save, then stop).',
+    help: 'Stop the run, after a question that says what would be lost (default: save, then stop).',
     matches: typed('x', 'X'),
     available: trainerReachable,
     footer: false,
@@ -275,7 +275,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     id: 'compare',
     label: 'c',
     name: 'compare',
-    help: 'Compare the same prompt at two steps side by side (←/→ move the right image, [/] the left; c or Esc returns).',
+    help: 'Compare the same prompt at two steps side by side (c or Esc returns).',
     matches: typed('c', 'C'),
     available: (ctx) => {
       if (ctx.ui.screen === 'compare') return true;
@@ -327,7 +327,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     id: 'view',
     label: 'v',
     name: 'view',
-    help: 'Show the sample on the whole screen, as sharp as the terminal can draw it (kitty, iTerm2 or sixel graphics; half blocks elsewhere). Any key returns.',
+    help: 'The sample on the whole screen (kitty, iTerm2 or sixel graphics where the terminal has them); any key returns.',
     matches: typed('v', 'V'),
     available: (ctx) => {
       const none = noSamples(ctx);
@@ -389,11 +389,29 @@ export function footerItems(ctx: KeyContext, keymap = KEYMAP): Array<{ label: st
 }
 
 /** The overlay: every key, what it does, and why it cannot act now when it cannot. */
+/** Keys that come in pairs share one row of the overlay. */
+const HELP_PAIRS: ReadonlyArray<{ ids: [string, string]; label: string; help: string }> = [
+  { ids: ['smoothMore', 'smoothLess'], label: '+/-', help: 'Smooth the loss curve more / less (down to the raw values).' },
+  { ids: ['samplePrev', 'sampleNext'], label: '←/→', help: 'The sample of the sampled step before / after; at the newest it follows new samples again.' },
+  { ids: ['promptPrev', 'promptNext'], label: '↑/↓', help: "The previous / next sample prompt's image at the same step." },
+  { ids: ['compareLeftPrev', 'compareLeftNext'], label: '[/]', help: 'In the comparison: move the left image a sampled step back / on.' },
+];
+
 export function helpRows(ctx: KeyContext, keymap = KEYMAP): Array<{ label: string; help: string; unavailable: string | null }> {
-  return keymap.map((b) => {
+  const rows: Array<{ label: string; help: string; unavailable: string | null }> = [];
+  for (const b of keymap) {
+    const pair = HELP_PAIRS.find((p) => p.ids.includes(b.id));
+    if (pair) {
+      if (pair.ids[0] !== b.id) continue;
+      const reasons = pair.ids.map((id) => keymap.find((k) => k.id === id)?.available(ctx) ?? true);
+      const unavailable = reasons.every((r) => r !== true) ? (reasons[0] as string) : null;
+      rows.push({ label: pair.label, help: pair.help, unavailable });
+      continue;
+    }
     const available = b.available(ctx);
-    return { label: b.id === 'quit' ? 'q, ^C' : b.id === 'help' ? '?, Esc' : b.label, help: b.help, unavailable: available === true ? null : available };
-  });
+    rows.push({ label: b.id === 'quit' ? 'q, ^C' : b.id === 'help' ? '?, Esc' : b.label, help: b.help, unavailable: available === true ? null : available });
+  }
+  return rows;
 }
 
 /** Keys while "stop the run?" is asked: arrows and Tab choose, Enter answers, Esc or n cancels. */

@@ -424,7 +424,7 @@ function samplesLines(state: RunState, ui: UiState, rows: number, width: number,
   if (rows <= 0) return [];
   const steps = new Set(state.samples.map((s) => s.step)).size;
   const head: ViewRun[] = [];
-  if (state.samples.length > 0) head.push(run(`${state.samples.length} samples · ${steps} steps`, 'dim'));
+  if (state.samples.length > 0) head.push(run(`${state.samples.length} sample${state.samples.length === 1 ? "" : "s"} · ${steps} step${steps === 1 ? "" : "s"}`, 'dim'));
   const lines: ViewLine[] = [title(state.samples.length > 0 ? 'Samples & checkpoints' : 'Checkpoints', width, glyphs, head)];
   const text: ViewLine[] = [];
   const resolved = shownSample(state, ui);
