@@ -122,6 +122,8 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
   let closed = false;
   let running = false;
   let again = false;
+  /** Whether the next step also checks the path for another file (rotation): not for a plain append. */
+  let checkPath = true;
   let loopDone: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | null = null;
   let watcher: FSWatcher | null = null;
@@ -192,8 +194,9 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     lastWatchAttempt = now;
     try {
       const st = statSync(dir);
-      const w = watch(dir, { persistent: true }, (_event, name) => {
-        if (name === null || name === undefined || name.toString() === base) kick();
+      const w = watch(dir, { persistent: true }, (event, name) => {
+        // An append ('change') cannot have put another file at the path; a rename or a new file can.
+        if (name === null || name === undefined || name.toString() === base) kick(event !== 'change');
       });
       w.on('error', () => {
         if (watcher === w) dropWatcher();
@@ -282,6 +285,8 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     const h = fh!;
     await drain(h);
     if (closed) return;
+    if (!checkPath) return;
+    checkPath = false;
 
     let st: Stats;
     try {
@@ -332,8 +337,9 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     }
   };
 
-  function kick(): void {
+  function kick(full = true): void {
     if (closed) return;
+    if (full) checkPath = true;
     if (running) {
       again = true;
       return;
