@@ -112,8 +112,9 @@ export function buildViewModel(input: ViewInput): ViewModel {
     gpu: fit(gpuLines(state, layout.rows.gpu, side, glyphs), side),
     samples: fit(samplesLines(state, ui, layout.rows.samples, side, now, glyphs, glyphs === 'ascii' ? 'grey' : (input.imageMode ?? 'truecolor')), side),
     log: fit(logLines(state, layout.rows.log, layout.cols, glyphs), layout.cols),
-    help: fit(helpLines(ctx, layout.cols, glyphs), layout.cols),
-    confirm: fit(confirmLines(state, ui, layout.cols, glyphs), layout.cols),
+    // The overlays only when shown: every frame pays for what it builds.
+    help: ui.showHelp ? fit(helpLines(ctx, layout.cols, glyphs), layout.cols) : [],
+    confirm: ui.confirmStop ? fit(confirmLines(state, ui, layout.cols, glyphs), layout.cols) : [],
     footer: fitLine(footerLine(ctx, now, layout.cols), layout.cols, glyphs),
     lossYDomain: loss.yDomain,
   };
