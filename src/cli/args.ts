@@ -36,6 +36,8 @@ export interface CliOptions {
   runCommand: string[] | null;
   /** `--no-control` (with run): start the config untouched. */
   noControl: boolean;
+  /** `--stall-after S`: the least log silence (seconds) that reads as a stall; null: two minutes. */
+  stallAfterS: number | null;
 }
 
 /** `--notify`: bell, desktop (OSC 9 and OSC 777, which pass through SSH), both, or none. */
@@ -73,6 +75,7 @@ Options:
   --db PATH         the ai-toolkit UI's aitk_db.db, when the log does not name it
   --notify KIND     when the run completes, fails or stalls: all (default: bell and a
                     desktop notification), bell, desktop or off
+  --stall-after S   a training log silent this long (and five steps) reads as stalled (default 120)
   -h, --help        show this help
   -v, --version     show the version
 
@@ -91,7 +94,7 @@ export function parseCli(argv: string[]): CliOptions {
     const rest = argv.slice(1);
     const ours: string[] = [];
     let i = 0;
-    const takesValue = new Set(['--target', '--theme', '--gpu', '--interval', '--images', '--notify', '--pid', '--db', '--demo-speed']);
+    const takesValue = new Set(['--target', '--theme', '--gpu', '--interval', '--images', '--notify', '--pid', '--db', '--demo-speed', '--stall-after']);
     while (i < rest.length) {
       const arg = rest[i]!;
       if (arg === '--') {
@@ -131,6 +134,7 @@ export function parseCli(argv: string[]): CliOptions {
         pid: { type: 'string' },
         db: { type: 'string' },
         notify: { type: 'string' },
+        'stall-after': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -166,6 +170,7 @@ export function parseCli(argv: string[]): CliOptions {
     notify: values.notify === undefined ? 'all' : notifyFlag(values.notify),
     runCommand: null,
     noControl: false,
+    stallAfterS: values['stall-after'] === undefined ? null : positiveInt('--stall-after', values['stall-after']),
   };
 }
 

@@ -103,6 +103,7 @@ async function showDashboard(watch: RunWatch, options: CliOptions): Promise<numb
     imageMode: chooseImageMode(process.env),
     images: options.images,
     notify: options.notify,
+    ...(options.stallAfterS !== null ? { stallFloorS: options.stallAfterS } : {}),
   });
 }
 

@@ -85,9 +85,12 @@ export interface Liveness {
   frozen: boolean;
 }
 
+/** The least silence that counts as a stall (`--stall-after` changes it). */
+export const STALL_FLOOR_S = 120;
+
 /** How long a training run's log may be silent before it looks stalled: five steps, at least two minutes. */
-export function stallLimitSeconds(secondsPerStep: number | null): number {
-  return Math.max(120, 5 * (secondsPerStep ?? 0));
+export function stallLimitSeconds(secondsPerStep: number | null, floorS = STALL_FLOOR_S): number {
+  return Math.max(floorS, 5 * (secondsPerStep ?? 0));
 }
 
 const GPU_IDLE_S = 60;
@@ -96,14 +99,14 @@ const GPU_IDLE_S = 60;
  * Whether a run that looks alive is dead: the most common complaint about long runs. A frozen run
  * (lora-top's own `p`) is neither stalled nor idle.
  */
-export function liveness(state: RunState, now: number): Liveness {
+export function liveness(state: RunState, now: number, stallFloorS = STALL_FLOOR_S): Liveness {
   const frozen = state.control.frozenSince !== null;
   const running = state.status === 'training' && !frozen;
   const exited = state.control.exitedAt !== null && !isFinished(state.status);
   let stalledS: number | null = null;
   if (running && !exited && state.lastEventAt !== null && state.inputEnded === false) {
     const silent = (now - state.lastEventAt) / 1000;
-    if (silent > stallLimitSeconds(state.speed.secondsPerStep)) stalledS = silent;
+    if (silent > stallLimitSeconds(state.speed.secondsPerStep, stallFloorS)) stalledS = silent;
   }
   let gpuIdleS: number | null = null;
   const history = state.gpu.history;

@@ -43,6 +43,8 @@ export interface AppOptions {
    * Without it (tests), Ink renders the same rows.
    */
   frameSink?: (rows: string[]) => void;
+  /** `--stall-after`: the least log silence that reads as a stall (seconds). */
+  stallFloorS?: number;
 }
 
 /**
@@ -174,7 +176,7 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   useEffect(() => {
     if (!options.notify) return;
     if (!isFinished(run.status) && run.recognised) sawActive.current = true;
-    for (const notice of dueNotices(run, now, sawActive.current, noticesSent.current)) {
+    for (const notice of dueNotices(run, now, sawActive.current, noticesSent.current, options.stallFloorS)) {
       noticesSent.current.add(notice.key);
       options.notify(notice.text);
     }
@@ -194,6 +196,7 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
       target: options.target,
       glyphs: options.glyphs,
       previousLossYDomain: lossYDomain.current,
+      ...(options.stallFloorS !== undefined ? { stallFloorS: options.stallFloorS } : {}),
       imageMode: options.theme === 'mono' ? 'grey' : (options.imageMode ?? 'truecolor'),
     });
     lossYDomain.current = model.lossYDomain;

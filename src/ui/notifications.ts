@@ -14,7 +14,7 @@ export interface Notice {
   text: string;
 }
 
-export function dueNotices(run: RunState, now: number, sawActive: boolean, sent: ReadonlySet<string>): Notice[] {
+export function dueNotices(run: RunState, now: number, sawActive: boolean, sent: ReadonlySet<string>, stallFloorS?: number): Notice[] {
   if (!sawActive) return [];
   const name = stripControlSequences(run.name ?? 'the run');
   const notices: Notice[] = [];
@@ -23,7 +23,7 @@ export function dueNotices(run: RunState, now: number, sawActive: boolean, sent:
   };
   if (run.status === 'completed') add('completed', `${name} completed at step ${run.step ?? '?'}`);
   else if (run.status === 'failed') add('failed', `${name} failed${run.error ? `: ${stripControlSequences(run.error.message).slice(0, 120)}` : ''}`);
-  const life = liveness(run, now);
+  const life = liveness(run, now, stallFloorS);
   if (life.exited) add('exited', `${name}: the trainer exited unexpectedly at step ${run.step ?? '?'}`);
   if (life.stalledS !== null) add('stalled', `${name} looks stalled: no output for ${Math.round(life.stalledS / 60)} min`);
   return notices;

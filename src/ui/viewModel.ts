@@ -1,6 +1,6 @@
 import { estimateFinish, type Eta } from '../state/eta.js';
 import { codePointCount } from '../view/charts/cells.js';
-import { liveness, minimumLoss, sessionElapsed, slowdown, stallLimitSeconds, upcoming, SLOW_RATIO } from '../state/derive.js';
+import { liveness, minimumLoss, sessionElapsed, slowdown, stallLimitSeconds, upcoming, SLOW_RATIO, STALL_FLOOR_S } from '../state/derive.js';
 import { resmooth } from '../state/lossHistory.js';
 import type { RunState, RunStatus } from '../state/runState.js';
 import { isFinished } from '../state/runState.js';
@@ -58,6 +58,8 @@ export interface ViewInput {
   previousLossYDomain?: [number, number] | null;
   /** How sample images are drawn: 24-bit colour, the 256-colour palette, or grey characters (NO_COLOR). */
   imageMode?: HalfBlockMode;
+  /** `--stall-after`: the least log silence that reads as a stall (seconds). */
+  stallFloorS?: number;
 }
 
 const STATUS_WORD: Record<RunStatus, string> = {
@@ -105,7 +107,7 @@ export function buildViewModel(input: ViewInput): ViewModel {
   const fit = (lines: ViewLine[], width: number) => lines.map((line) => fitLine(line, width, glyphs));
   const loss = lossLines(state, ui, layout.rows.loss, layout.mainWidth, glyphs, target, input.previousLossYDomain ?? null);
   return {
-    header: fit(headerLines(state, now, layout.cols), layout.cols),
+    header: fit(headerLines(state, now, layout.cols, input.stallFloorS ?? STALL_FLOOR_S), layout.cols),
     progress: fit(progressLines(state, eta, now, layout.cols, glyphs), layout.cols),
     loss: fit(loss.lines, layout.mainWidth),
     speed: fit(speedLines(state, layout.rows.speed, layout.cols, glyphs), layout.cols),
@@ -157,7 +159,7 @@ export function fitLine(line: ViewLine, width: number, glyphs: Glyphs): ViewLine
   return out;
 }
 
-function headerLines(state: RunState, now: number, width: number): ViewLine[] {
+function headerLines(state: RunState, now: number, width: number, stallFloorS: number): ViewLine[] {
   const name = clean(state.name ?? '(waiting for the run to name itself)');
   const frozen = state.control.frozenSince !== null && !isFinished(state.status);
   const chip = frozen ? run(' FROZEN ', 'status:saving') : run(` ${STATUS_WORD[state.status]} `, `status:${state.status}`);
@@ -170,7 +172,7 @@ function headerLines(state: RunState, now: number, width: number): ViewLine[] {
   if (!state.recognised) first.push([run('no ai-toolkit output recognised yet', 'dim')]);
 
   let second: ViewLine;
-  const banner = controlBanner(state, now);
+  const banner = controlBanner(state, now, stallFloorS);
   if (banner && !state.error) {
     second = fitItems([banner], width, '  ');
   } else if (state.error) {
@@ -519,8 +521,8 @@ const REQUEST_NEWS_MS = 15_000;
  * The line under the run's name when the trainer needs saying something about: it died without
  * a word, it is frozen, its log went silent, its GPU idles, or a request to it is under way.
  */
-export function controlBanner(state: RunState, now: number): ViewRun[] | null {
-  const life = liveness(state, now);
+export function controlBanner(state: RunState, now: number, stallFloorS = STALL_FLOOR_S): ViewRun[] | null {
+  const life = liveness(state, now, stallFloorS);
   const c = state.control;
   if (life.exited) {
     const last = state.recentLines[state.recentLines.length - 1]?.text;
@@ -532,7 +534,7 @@ export function controlBanner(state: RunState, now: number): ViewRun[] | null {
     return [run(`FROZEN — GPU memory still held${held !== null ? `: ${gib(held)} GiB` : ''}`, 'warn'), run('  p resumes', 'dim')];
   }
   if (life.stalledS !== null) {
-    return [run(`stalled? the log has been silent for ${formatDuration(life.stalledS)}`, 'warn'), run(`  (limit ${formatDuration(stallLimitSeconds(state.speed.secondsPerStep))}: five steps, two minutes at least)`, 'dim')];
+    return [run(`stalled? the log has been silent for ${formatDuration(life.stalledS)}`, 'warn'), run(`  (limit ${formatDuration(stallLimitSeconds(state.speed.secondsPerStep, stallFloorS))}: five steps, ${formatDuration(stallFloorS)} at least)`, 'dim')];
   }
   if (life.gpuIdleS !== null) return [run(`GPU idle for ${formatDuration(life.gpuIdleS)} while training`, 'warn')];
   const request = [...c.requests].reverse().find((r) => r.kind !== 'freeze' && (r.phase === 'sent' || r.phase === 'working' || (r.doneAt !== null && now - r.doneAt < REQUEST_NEWS_MS)));

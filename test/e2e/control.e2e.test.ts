@@ -91,11 +91,11 @@ const gone = (pid: number): boolean => {
 const checkpoint = (folder: string, step: number) => path.join(folder, `${path.basename(folder)}_${String(step).padStart(9, '0')}.safetensors`);
 
 /** Starts `lora-top run` on the job inside tmux and waits for the dashboard to have control of the trainer. */
-async function launch(name: string): Promise<{ t: Tmux; folder: string; tk: string; config: string; id: TrainerIdentity }> {
+async function launch(name: string, extra: { lora?: string; sim?: string } = {}): Promise<{ t: Tmux; folder: string; tk: string; config: string; id: TrainerIdentity }> {
   const { tk, config, folder } = toolkit(name);
   const t = open(tk);
   await t.waitFor((s) => s.includes('PROMPT$'));
-  t.type(`node ${CLI} run --no-gpu -- ${PYTHON} run.py ${config} ${SIM_ARGS}; echo "EXIT=$?"`);
+  t.type(`node ${CLI} run --no-gpu ${extra.lora ?? ''} -- ${PYTHON} run.py ${config} ${SIM_ARGS} ${extra.sim ?? ''}; echo "EXIT=$?"`);
   t.send('Enter');
   const record = await until(() => readRunRecord(folder), 'the run record');
   trainers.add(record.pid);
@@ -117,6 +117,18 @@ function loraTopPid(marker: string): number | null {
 }
 
 describe.skipIf(!hasTmux || !hasSimDeps)('run control in tmux, on the simulated trainer', () => {
+  it('a trainer that hangs (alive, silent) raises the stall banner; it is not called frozen or dead', async () => {
+    // --stall-after 3: the two-minute floor is for real runs; the rule (five steps, the floor) is the same.
+    const { t, id } = await launch('hang_lora', { lora: '--stall-after 3', sim: '--hang-at 40' });
+    const stalled = await t.waitFor((s) => s.includes('stalled? the log has been silent for'), 30_000);
+    expect(stalled).toMatch(/limit 3\.0s: five steps/);
+    expect(stalled).not.toContain('FROZEN');
+    expect(stalled).not.toContain('exited unexpectedly');
+    expect(processState(id.pid)).not.toBe('T');
+    expect(stillRunning(id)).toBe(true);
+    expect(stepOf(stalled)).toBeLessThanOrEqual(40);
+  });
+
   it('p freezes the trainer (state T, the screen says FROZEN); p again lets it run on', async () => {
     const { t, id } = await launch('freeze_lora');
     t.send('p');

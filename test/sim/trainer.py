@@ -1065,6 +1065,10 @@ class SimTrainer:
             raise OutOfMemoryError(cuda_oom_message())  # caught: the batch is skipped
         if SIM.crash_at is not None and step == SIM.crash_at:
             raise RuntimeError(SIM.crash_message)
+        if SIM.hang_at is not None and step == SIM.hang_at:
+            # A hung trainer (a deadlocked collective, a stuck data loader): alive, silent, forever.
+            while True:
+                sim_sleep(3600)
         return OrderedDict([("loss", self.loss_at(step))])
 
     def optimizer_step(self, step):
@@ -1277,6 +1281,7 @@ def build_parser():
     g.add_argument("--oom-skip-at", action="append", default=[], metavar="STEP",
                    help="OOM that is caught and the batch skipped (repeatable / comma list)")
     g.add_argument("--crash-at", type=int, default=None, metavar="STEP", help="raise RuntimeError at this step")
+    g.add_argument("--hang-at", type=int, default=None, metavar="STEP", help="stop making progress at this step, silently, without exiting")
     g.add_argument("--crash-message", default="Expected all tensors to be on the same device, but found at "
                    "least two devices, cuda:0 and cpu!", help="message of the --crash-at RuntimeError")
     g.add_argument("--resume", action="store_true",
