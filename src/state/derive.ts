@@ -94,6 +94,7 @@ export function stallLimitSeconds(secondsPerStep: number | null, floorS = STALL_
 }
 
 const GPU_IDLE_S = 60;
+const EXIT_GRACE_MS = 3000;
 
 /**
  * Whether a run that looks alive is dead: the most common complaint about long runs. A frozen run
@@ -102,7 +103,9 @@ const GPU_IDLE_S = 60;
 export function liveness(state: RunState, now: number, stallFloorS = STALL_FLOOR_S): Liveness {
   const frozen = state.control.frozenSince !== null;
   const running = state.status === 'training' && !frozen;
-  const exited = state.control.exitedAt !== null && !isFinished(state.status);
+  // A moment's grace: the trainer's last lines ("Job stopped", the Result block) may reach lora-top
+  // just after the process is seen gone.
+  const exited = state.control.exitedAt !== null && !isFinished(state.status) && now - state.control.exitedAt >= EXIT_GRACE_MS;
   let stalledS: number | null = null;
   if (running && !exited && state.lastEventAt !== null && state.inputEnded === false) {
     const silent = (now - state.lastEventAt) / 1000;

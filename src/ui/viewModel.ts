@@ -534,7 +534,7 @@ export function controlBanner(state: RunState, now: number, stallFloorS = STALL_
     return [run(`FROZEN — GPU memory still held${held !== null ? `: ${gib(held)} GiB` : ''}`, 'warn'), run('  p resumes', 'dim')];
   }
   if (life.stalledS !== null) {
-    return [run(`stalled? the log has been silent for ${formatDuration(life.stalledS)}`, 'warn'), run(`  (limit ${formatDuration(stallLimitSeconds(state.speed.secondsPerStep, stallFloorS))}: five steps, ${formatDuration(stallFloorS)} at least)`, 'dim')];
+    return [run(`stalled? the log has been silent for ${formatDuration(life.stalledS)}`, 'warn'), run(`  (limit ${formatDuration(stallLimitSeconds(state.speed.secondsPerStep, stallFloorS))}: five steps, ${stallFloorS === STALL_FLOOR_S ? 'two minutes' : formatDuration(stallFloorS)} at least)`, 'dim')];
   }
   if (life.gpuIdleS !== null) return [run(`GPU idle for ${formatDuration(life.gpuIdleS)} while training`, 'warn')];
   const request = [...c.requests].reverse().find((r) => r.kind !== 'freeze' && (r.phase === 'sent' || r.phase === 'working' || (r.doneAt !== null && now - r.doneAt < REQUEST_NEWS_MS)));

@@ -265,8 +265,10 @@ describe('liveness', () => {
     run.log(40_500, '\nsome last words\n');
     run.ev(41_000, processState_(false, false));
     expect(run.state.control.exitedAt).toBe(41_000);
-    expect(liveness(run.state, 42_000).exited).toBe(true);
-    expect(text(controlBanner(run.state, 42_000))).toBe('trainer exited unexpectedly (killed? out of memory?)  last log line: some last words');
+    // A moment's grace for the trainer's last lines to arrive, then it is said.
+    expect(liveness(run.state, 42_000).exited).toBe(false);
+    expect(liveness(run.state, 44_000).exited).toBe(true);
+    expect(text(controlBanner(run.state, 44_000))).toBe('trainer exited unexpectedly (killed? out of memory?)  last log line: some last words');
     // The trainer is found again (a new launch): not exited any more.
     run.ev(50_000, channel({ pid: 5000 }));
     expect(run.state.control.exitedAt).toBeNull();
@@ -525,7 +527,7 @@ describe('dashboard: banners and the stop question', () => {
     expect(f.header[1]).toBe('FROZEN — GPU memory still held  p resumes');
 
     const gone = reduceRun(run.state, [{ at: 120_500, event: processState_(false, false) }]);
-    expect(view(gone, 121_000).header[1]).toMatch(/^trainer exited unexpectedly \(killed\? out of memory\?\)/);
+    expect(view(gone, 124_000).header[1]).toMatch(/^trainer exited unexpectedly \(killed\? out of memory\?\)/);
 
     expect(view(run.state, 120_000 + 130_000).header[1]).toMatch(/^stalled\? the log has been silent for 2m10s/);
 
@@ -571,10 +573,11 @@ describe('dashboard: banners and the stop question', () => {
 describe('notifications', () => {
   it('each notice once, and none for a run never seen active', () => {
     const run = trainedRun(40).ev(41_000, processState_(false, false));
-    expect(dueNotices(run.state, 42_000, false, new Set())).toEqual([]);
-    const first = dueNotices(run.state, 42_000, true, new Set());
+    expect(dueNotices(run.state, 44_000, false, new Set())).toEqual([]);
+    expect(dueNotices(run.state, 42_000, true, new Set())).toEqual([]);
+    const first = dueNotices(run.state, 44_000, true, new Set());
     expect(first).toEqual([{ key: 'exited', text: 'job: the trainer exited unexpectedly at step 40' }]);
-    expect(dueNotices(run.state, 43_000, true, new Set(first.map((n) => n.key)))).toEqual([]);
+    expect(dueNotices(run.state, 45_000, true, new Set(first.map((n) => n.key)))).toEqual([]);
   });
 
   it('completed, failed, stalled', () => {
