@@ -7,7 +7,7 @@ import { CLI, PYTHON, TRAINER, hasSimDeps, writeSimConfig } from '../helpers/sim
 import { hasTmux, startTmux, type Tmux } from '../helpers/tmux.js';
 import { readRunRecord } from '../../src/control/runRecord.js';
 import { identify, processState, stillRunning, type TrainerIdentity } from '../../src/control/trainerSignals.js';
-import { commandLine } from '../../src/sources/trainerProcess.js';
+import { commandLine, processStartTime } from '../../src/sources/trainerProcess.js';
 
 // Run control in a real terminal (tmux) on the simulated trainer: `lora-top run` starts it with a
 // control channel, and the keys act on it — p freezes (SIGSTOP: state T), s saves now, S samples
@@ -23,14 +23,17 @@ import { commandLine } from '../../src/sources/trainerProcess.js';
 let root: string;
 const sessions: Tmux[] = [];
 /** Trainers started in a test: each leads its own process group (detached), killed whole afterwards. */
-const trainers = new Set<number>();
+const trainers = new Map<number, number>();
 
 beforeAll(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-top-control-e2e-'));
 });
 afterEach(() => {
   for (const t of sessions.splice(0)) t.kill();
-  for (const pid of trainers) {
+  for (const [pid, startTime] of trainers) {
+    // Only while the PID is still that trainer: PIDs wrap at 32768 here, and a stale one may by
+    // now be another test's process (a test runner's worker was killed that way).
+    if (processStartTime(pid) !== startTime) continue;
     for (const target of [-pid, pid]) {
       try {
         process.kill(target, 'SIGKILL');
@@ -98,7 +101,7 @@ async function launch(name: string, extra: { lora?: string; sim?: string } = {})
   t.type(`node ${CLI} run --no-gpu ${extra.lora ?? ''} -- ${PYTHON} run.py ${config} ${SIM_ARGS} ${extra.sim ?? ''}; echo "EXIT=$?"`);
   t.send('Enter');
   const record = await until(() => readRunRecord(folder), 'the run record');
-  trainers.add(record.pid);
+  trainers.set(record.pid, record.startTime);
   expect(record.controlDb).toBe(path.join(folder, '.lora-top', 'control.db'));
   const id = { pid: record.pid, startTime: record.startTime };
   expect(stillRunning(id)).toBe(true);
@@ -240,8 +243,8 @@ describe.skipIf(!hasTmux || !hasSimDeps)('run control in tmux, on the simulated 
     fs.closeSync(fd);
     child.unref();
     const pid = child.pid!;
-    trainers.add(pid);
     const id = await until(() => identify(pid), 'the trainer in /proc');
+    trainers.set(pid, id.startTime);
 
     const t = open(tk);
     await t.waitFor((s) => s.includes('PROMPT$'));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processStartTime } from '../../src/sources/trainerProcess.js';
 import { expect } from 'vitest';
 import { CLI, PYTHON } from './sim.js';
 
@@ -230,6 +231,8 @@ export class PtySession {
   private readonly driver: ChildProcess;
   private readonly outPath: string;
   private knownPid: number | null = null;
+  /** Its start time: the PID is killed only while it is still that program (PIDs wrap at 32768 here). */
+  private knownStart: number | null = null;
   private ended = false;
 
   constructor(dir: string, argv: string[], options: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
@@ -247,7 +250,10 @@ export class PtySession {
     this.driver.stdout!.on('data', (d: Buffer) => {
       said += d.toString('utf8');
       const pid = /^PID (\d+)$/m.exec(said);
-      if (pid && this.knownPid === null) this.knownPid = Number(pid[1]);
+      if (pid && this.knownPid === null) {
+        this.knownPid = Number(pid[1]);
+        this.knownStart = processStartTime(this.knownPid);
+      }
       const exit = /^EXIT (-?\d+)$/m.exec(said);
       if (exit && !this.ended) {
         this.ended = true;
@@ -300,7 +306,7 @@ export class PtySession {
   /** Kills the program (when it said its PID and has not exited) and lets the driver go. */
   kill(): void {
     const pid = this.knownPid;
-    if (pid !== null && pid > 1 && !this.ended) {
+    if (pid !== null && pid > 1 && !this.ended && this.knownStart !== null && processStartTime(pid) === this.knownStart) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

@@ -667,13 +667,9 @@ beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-top-control-'));
 });
 afterEach(() => {
-  for (const child of children.splice(0)) {
-    try {
-      if (child.pid) process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
-  }
+  // child.kill, not process.kill(child.pid): once a child has exited its PID may already be another
+  // process's (pid_max is 32768 here) — the very hazard lora-top's start-time check is for.
+  for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -71,11 +71,8 @@ describe.skipIf(!linux)('trainerProcess (/proc)', () => {
   afterAll(async () => {
     for (const child of [trainer, other]) {
       if (child?.pid !== undefined) {
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
+        // child.kill: a child that exited earlier may have left its PID to another process.
+        child.kill('SIGKILL');
         await exited(child);
       }
     }
