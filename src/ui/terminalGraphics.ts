@@ -34,7 +34,7 @@ export class TerminalGraphics {
     env: NodeJS.ProcessEnv,
     /** `--images`: a protocol forced by the user, or null to detect. */
     forced: ImageProtocolChoice | null = null,
-    private readonly canAsk = true,
+    canAsk = true,
   ) {
     const fromEnv = forced ?? protocolFromEnvironment(env);
     this.choice = fromEnv === 'ask' ? (canAsk ? null : 'blocks') : fromEnv;

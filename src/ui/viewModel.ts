@@ -7,7 +7,6 @@ import { isFinished } from '../state/runState.js';
 import { selectedReading, type GpuPoint, type GpuState } from '../state/gpuState.js';
 import type { GpuReading } from '../parse/gpuTypes.js';
 import { stripControlSequences } from '../parse/sanitize.js';
-import { baseName } from '../parse/checkpointName.js';
 import { formatAgeShort, formatBytes, formatBytesShort, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
 import { chartYDomain, progressBar, renderLossChart, sparkline, type CellStyle, type ChartMarker, type Glyphs } from '../view/charts/index.js';
 import type { DashboardLayout } from './layout.js';
