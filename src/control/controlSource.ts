@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { ControlEvent, ControlSource, RequestKind } from '../state/controlState.js';
-import { openRequest, stopDue } from '../state/controlState.js';
+import type { ControlAction, ControlEvent, ControlSource, RequestKind } from '../state/controlState.js';
+import { openRequest, requestKindOf, stopDue } from '../state/controlState.js';
 import { isFinished, type RunState } from '../state/runState.js';
-import { commandLine, findTrainerPid } from '../sources/trainerProcess.js';
+import { findTrainerPid } from '../sources/trainerProcess.js';
 import { readJob, setJobFlag, type JobFlag } from './jobDb.js';
 import { readRunRecord } from './runRecord.js';
-import { identify, processLife, processState, signalTrainer, stillRunning, type TrainerIdentity } from './trainerSignals.js';
+import { identify, processLife, signalTrainer, stillRunning, type SignalResult, type TrainerIdentity } from './trainerSignals.js';
 
 /**
  * The control side of a run (I/O): finds the trainer and its control channel, watches whether its
@@ -15,7 +15,7 @@ import { identify, processLife, processState, signalTrainer, stillRunning, type 
  * is still the same process.
  */
 
-export type ControlAction = { type: 'freeze' } | { type: 'resume' } | { type: 'save' } | { type: 'sample' } | { type: 'stop'; saveFirst: boolean };
+export type { ControlAction } from '../state/controlState.js';
 
 export interface ControlOptions {
   folder: string | null;
@@ -29,6 +29,8 @@ export interface ControlOptions {
   db?: string | null;
   pollMs?: number;
 }
+
+const NO_TRAINER = 'no trainer process found for this run (--pid N names it)';
 
 export const NO_CHANNEL =
   'this run has no control channel (a plain `python run.py` run): start it with `lora-top run -- python run.py cfg.yaml` or from the ai-toolkit UI';
@@ -69,11 +71,17 @@ export class RunControl {
   }
 
   private thaw(found: Found): void {
-    const result = signalTrainer(found.id, 'SIGCONT', true);
-    if (!result.ok) return;
-    this.frozeIt = false;
-    this.lastState = { alive: true, stopped: false };
-    if (!this.closed) this.options.apply([{ type: 'trainerProcessState', alive: true, stopped: false }]);
+    this.setFrozen(found, false);
+  }
+
+  /** SIGSTOP or SIGCONT to the trainer's group, and the state says so at once. */
+  private setFrozen(found: Found, stop: boolean): SignalResult {
+    const result = signalTrainer(found.id, stop ? 'SIGSTOP' : 'SIGCONT', true);
+    if (!result.ok) return result;
+    this.frozeIt = stop;
+    this.lastState = { alive: true, stopped: stop };
+    if (!this.closed) this.options.apply([{ type: 'trainerProcessState', alive: true, stopped: stop }]);
+    return result;
   }
 
   act(action: ControlAction): void {
@@ -127,7 +135,7 @@ export class RunControl {
           pid: found?.id.pid ?? null,
           source: found?.source ?? null,
           db: found?.db ?? null,
-          noChannel: found?.db ? '' : found ? NO_CHANNEL : 'no trainer process found for this run (--pid N names it)',
+          noChannel: found?.db ? '' : found ? NO_CHANNEL : NO_TRAINER,
           readonly: this.options.readonly === true,
         },
       ]);
@@ -181,26 +189,15 @@ export class RunControl {
   }
 
   private async perform(action: ControlAction): Promise<void> {
-    const kind: RequestKind =
-      action.type === 'freeze' || action.type === 'resume'
-        ? 'freeze'
-        : action.type === 'sample'
-          ? 'sample'
-          : action.type === 'save' || (action.type === 'stop' && action.saveFirst)
-            ? 'save'
-            : 'stop';
+    const kind = requestKindOf(action);
     if (this.options.readonly) return this.fail(kind, 'lora-top was started with --readonly');
     const found = this.found;
-    if (!found) return this.fail(kind, 'no trainer process found for this run (--pid N names it)');
+    if (!found) return this.fail(kind, NO_TRAINER);
     switch (action.type) {
       case 'freeze':
       case 'resume': {
-        const stop = action.type === 'freeze';
-        const result = signalTrainer(found.id, stop ? 'SIGSTOP' : 'SIGCONT', true);
-        if (!result.ok) return this.fail('freeze', result.reason);
-        this.frozeIt = stop;
-        this.lastState = { alive: true, stopped: stop };
-        this.options.apply([{ type: 'trainerProcessState', alive: true, stopped: stop }]);
+        const result = this.setFrozen(found, action.type === 'freeze');
+        if (!result.ok) this.fail('freeze', result.reason);
         return;
       }
       case 'save':
@@ -208,7 +205,7 @@ export class RunControl {
         return this.setFlag(found, kind, kind === 'save' ? 'save_now' : 'sample_now', false);
       case 'stop': {
         // A frozen trainer can neither save nor act on SIGINT: let it run again first.
-        if (processState(found.id.pid) === 'T') this.thaw(found);
+        if (processLife(found.id) === 'stopped') this.thaw(found);
         if (action.saveFirst && found.db) return this.setFlag(found, 'save', 'save_now', true);
         this.options.apply([{ type: 'controlRequest', kind: 'stop' }]);
         // The flag is how the UI stops a job; SIGINT alone stops it too, so a locked database does not hold the stop up.
@@ -227,9 +224,4 @@ export class RunControl {
     const result = await setJobFlag(found.db.path, found.db.jobId, flag);
     if (!result.ok) this.fail(kind, result.reason);
   }
-}
-
-/** The argv of the trainer (for the help overlay). */
-export function trainerCommand(pid: number): string | null {
-  return commandLine(pid)?.join(' ') ?? null;
 }

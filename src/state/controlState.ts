@@ -43,6 +43,22 @@ export interface ControlState {
   exitedAt: number | null;
 }
 
+/** What a key asks of the trainer. */
+export type ControlAction = { type: 'freeze' } | { type: 'resume' } | { type: 'save' } | { type: 'sample' } | { type: 'stop'; saveFirst: boolean };
+
+/** The request an action makes (a failure is reported under it): "save, then stop" is first a save. */
+export function requestKindOf(action: ControlAction): RequestKind {
+  switch (action.type) {
+    case 'freeze':
+    case 'resume':
+      return 'freeze';
+    case 'stop':
+      return action.saveFirst ? 'save' : 'stop';
+    default:
+      return action.type;
+  }
+}
+
 export type ControlEvent =
   | { type: 'controlChannel'; pid: number | null; source: ControlSource | null; db: { path: string; jobId: string } | null; noChannel: string; readonly: boolean }
   | { type: 'trainerProcessState'; alive: boolean; stopped: boolean }

@@ -1,7 +1,7 @@
 import type { RunState } from '../state/runState.js';
 import { neighbourStep, promptCount, resolvePick, sampledSteps } from '../state/sampleIndex.js';
 import type { StopChoice, UiAction, UiState } from './uiState.js';
-import type { ControlAction } from '../control/controlSource.js';
+import type { ControlAction } from '../state/controlState.js';
 import { openRequest } from '../state/controlState.js';
 import { isFinished } from '../state/runState.js';
 import { SMOOTHING_STEPS } from './uiState.js';
