@@ -76,8 +76,7 @@ export class SampleImages {
   close(): void {
     this.closed = true;
     if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.watcher?.close();
-    this.watcher = null;
+    this.stopWatching();
   }
 
   private watchedIno: number | null = null;

@@ -9,19 +9,21 @@ import type { RunLocation } from './locateRun.js';
 import { describeFsError } from '../cli/errors.js';
 import { listCheckpoints, listSamples, readDiskSpace, readRunConfig } from './runFolder.js';
 import { SampleImages, type ImageRequest } from './sampleImages.js';
-import type { ControlAction, RunControl } from '../control/controlSource.js';
+import type { RunControl } from '../control/controlSource.js';
+import { requestKindOf, type ControlAction } from '../state/controlState.js';
 
 /**
  * The I/O side of reading a run: folder facts, loss_log.db, and the log (or stdin) through the
  * LogReader, all folded into one RunState by the pure reducer.
  */
 
-async function folderEvents(folder: string, withLossDb: boolean): Promise<RunEvent[]> {
+/** What the run folder holds; `first` adds what is read once (the config, loss_log.db). */
+async function folderEvents(folder: string, first: boolean): Promise<RunEvent[]> {
   const [config, checkpoints, samples, loss, space] = await Promise.all([
-    readRunConfig(folder),
+    first ? readRunConfig(folder) : Promise.resolve(null),
     listCheckpoints(folder),
     listSamples(folder),
-    withLossDb ? readLossDb(folder) : Promise.resolve(null),
+    first ? readLossDb(folder) : Promise.resolve(null),
     readDiskSpace(folder),
   ]);
   const events: RunEvent[] = [];
@@ -208,15 +210,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     if (!folder || closed) return;
     rescanTimer = null;
     scanning = true;
-    const events = first
-      ? await folderEvents(folder, true)
-      : await Promise.all([listCheckpoints(folder), listSamples(folder), readDiskSpace(folder)]).then(
-          ([checkpoints, samples, space]): RunEvent[] => [
-            { type: 'checkpointList', checkpoints },
-            { type: 'sampleList', samples },
-            { type: 'diskSpace', ...space },
-          ],
-        );
+    const events = await folderEvents(folder, first);
     scanning = false;
     if (closed) return;
     apply(stamp(events, Date.now()));
@@ -338,7 +332,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     act(action) {
       if (control) control.act(action);
       else if (options.control && location.kind !== 'stdin') pendingActions.push(action);
-      else apply([{ at: Date.now(), event: { type: 'controlFailed', kind: action.type === 'sample' ? 'sample' : action.type === 'save' ? 'save' : action.type === 'stop' ? 'stop' : 'freeze', reason: 'lora-top cannot reach the trainer of a run read from standard input' } }], true);
+      else apply([{ at: Date.now(), event: { type: 'controlFailed', kind: requestKindOf(action), reason: 'lora-top cannot reach the trainer of a run read from standard input' } }], true);
     },
     async close() {
       closed = true;

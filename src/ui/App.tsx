@@ -153,6 +153,8 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     };
   }, [ui.screen, protocol, graphics]);
 
+  // Pictures: grey characters without colour (NO_COLOR) or without Unicode blocks (--ascii).
+  const imageMode: HalfBlockMode = options.theme === 'mono' || options.glyphs === 'ascii' ? 'grey' : (options.imageMode ?? 'truecolor');
   const gallery = useMemo(() => {
     if (ui.screen === 'dashboard' || size.cols < 20 || size.rows < 6) return null;
     return buildGalleryModel({
@@ -161,10 +163,10 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
       cols: size.cols,
       height: size.rows - 1,
       glyphs: options.glyphs,
-      imageMode: options.theme === 'mono' || options.glyphs === 'ascii' ? 'grey' : (options.imageMode ?? 'truecolor'),
+      imageMode,
       graphics: protocol !== 'blocks',
     });
-  }, [run, ui, size.cols, size.rows, options.glyphs, options.theme, options.imageMode, protocol]);
+  }, [run, ui, size.cols, size.rows, options.glyphs, imageMode, protocol]);
   useEffect(() => {
     if (!graphics || !gallery?.imageArea || !gallery.imagePath || protocol === null || protocol === 'blocks') return;
     void graphics.draw(gallery.imagePath, gallery.imageArea, protocol);
@@ -197,14 +199,14 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
       glyphs: options.glyphs,
       previousLossYDomain: lossYDomain.current,
       ...(options.stallFloorS !== undefined ? { stallFloorS: options.stallFloorS } : {}),
-      imageMode: options.theme === 'mono' ? 'grey' : (options.imageMode ?? 'truecolor'),
+      imageMode,
     });
     lossYDomain.current = model.lossYDomain;
     return model;
   },
     // The layout is a value; its size and toggles are what matter.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [run, ui, now, size.cols, size.rows, options.target, options.glyphs, galleryShown],
+    [run, ui, now, size.cols, size.rows, options.target, options.glyphs, imageMode, galleryShown],
   );
   const rows = useMemo(() => {
     if (galleryShown) return composeLines(gallery.lines, options.theme);

@@ -1,8 +1,8 @@
 import { lineToAnsi } from './ansi.js';
-import { codePointCount } from '../view/charts/cells.js';
 import type { DashboardLayout, TooSmallLayout } from './layout.js';
 import type { ThemeName } from './theme.js';
-import type { ViewLine, ViewModel } from './viewModel.js';
+import { viewLineWidth, type ViewLine, type ViewModel } from './viewModel.js';
+import { wrapText } from '../view/format.js';
 
 /**
  * The screen as rows of styled text: the panels of the view model put where the layout says
@@ -10,19 +10,12 @@ import type { ViewLine, ViewModel } from './viewModel.js';
  * renderer of React elements) and, on a real terminal, straight to the frame writer.
  */
 
-/** Cells a fitted line fills (the view model already cut it to its panel's width). */
-function lineWidth(line: ViewLine): number {
-  let width = 0;
-  for (const run of line) width += run.cells ?? codePointCount(run.text);
-  return width;
-}
-
 /** A panel's `height` rows, each as text (missing lines are empty). */
 function panel(lines: ViewLine[], height: number, theme: ThemeName): Array<{ text: string; width: number }> {
   const out: Array<{ text: string; width: number }> = [];
   for (let i = 0; i < height; i++) {
     const line = lines[i] ?? [];
-    out.push({ text: lineToAnsi(line, theme), width: lineWidth(line) });
+    out.push({ text: lineToAnsi(line, theme), width: viewLineWidth(line) });
   }
   return out;
 }
@@ -71,18 +64,8 @@ export function composeTooSmall(layout: TooSmallLayout): string[] {
   if (rows <= 0) return [];
   const width = Math.max(1, layout.cols);
   const words = `terminal too small: need ${layout.needCols}×${layout.needRows}, have ${layout.cols}×${layout.rows}`;
-  // Wrapped by hand at spaces: the text must stay inside the narrowest terminal.
-  const out: string[] = [];
-  let line = '';
-  for (const word of words.split(' ')) {
-    const next = line ? `${line} ${word}` : word;
-    if ([...next].length <= width) line = next;
-    else {
-      if (line) out.push(line);
-      line = [...word].slice(0, width).join('');
-    }
-  }
-  if (line) out.push(line);
+  // Wrapped at spaces: the text must stay inside the narrowest terminal.
+  const out = wrapText(words, width, Infinity);
   if (layout.rows > 2) out.push(width >= 7 ? '\x1b[2mq quits\x1b[0m' : 'q');
   return out.slice(0, rows);
 }

@@ -1,10 +1,9 @@
 import type { RunState } from '../state/runState.js';
-import { codePointCount } from '../view/charts/cells.js';
 import { resolvePick, type ResolvedSample } from '../state/sampleIndex.js';
 import type { Glyphs } from '../view/charts/index.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
 import type { UiState } from './uiState.js';
-import { fitLine, type ViewLine, type ViewRun } from './viewModel.js';
+import { fitLine, viewLineWidth, type ViewLine, type ViewRun } from './viewModel.js';
 import { imageCells, missingImageNote, pickedImage, pixelsFor, promptCaption, shownSample, stepCaption } from './sampleView.js';
 
 /**
@@ -95,6 +94,6 @@ function pictureLines(state: RunState, resolved: ResolvedSample | null, cols: nu
 
 /** Two columns side by side: the left padded to `width`, a space, the right. */
 function joinColumns(left: ViewLine, right: ViewLine, width: number): ViewLine {
-  const used = left.reduce((n, r) => n + (r.cells ?? codePointCount(r.text)), 0);
+  const used = viewLineWidth(left);
   return [...left, run(' '.repeat(Math.max(0, width - used) + 1)), ...right];
 }

@@ -1,5 +1,5 @@
 import { findImage } from '../state/imageCache.js';
-import { promptCount, resolvePick, type ResolvedSample } from '../state/sampleIndex.js';
+import { promptCount, resolvePick, sampledSteps, type ResolvedSample } from '../state/sampleIndex.js';
 import type { RunState, SampleFile } from '../state/runState.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { baseName } from '../parse/checkpointName.js';
@@ -77,29 +77,6 @@ export function promptCaption(run: RunState, index: number): string {
   return `prompt ${index + 1}/${Math.max(count, index + 1)}${text ? `: ${oneLine(text)}` : ''}`;
 }
 
-/** Text cut into lines of at most `width` cells at spaces (a word longer than a line is cut), at most `maxLines`. */
-export function wrapText(text: string, width: number, maxLines: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    const candidate = line ? `${line} ${word}` : word;
-    if ([...candidate].length <= width) {
-      line = candidate;
-      continue;
-    }
-    if (line) lines.push(line);
-    line = [...word].length > width ? [...word].slice(0, width).join('') : word;
-    if (lines.length >= maxLines) break;
-  }
-  if (line && lines.length < maxLines) lines.push(line);
-  if (lines.length === maxLines && lines.join(' ').length < text.length) {
-    // Say that it goes on.
-    const last = [...lines[maxLines - 1]!];
-    lines[maxLines - 1] = `${last.slice(0, Math.max(0, width - 1)).join('')}…`;
-  }
-  return lines;
-}
-
 /** What stands in for a picture that is not drawn: a video, audio, a file still decoding. */
 export function missingImageNote(resolved: ResolvedSample, decoded: boolean): string {
   const sample = resolved.sample;
@@ -137,7 +114,7 @@ export function imageWishes(run: RunState, ui: UiState, size: { cols: number; ro
     add(resolvePick(run.samples, { step: ui.compareLeft, index: current.index })?.sample, px);
   }
   add(current.sample, PANEL_PX);
-  const steps = [...new Set(run.samples.map((s) => s.step))];
+  const steps = sampledSteps(run.samples);
   const at = steps.indexOf(current.step);
   for (const neighbour of [steps[at - 1], steps[at + 1]]) {
     if (neighbour !== undefined) add(resolvePick(run.samples, { step: neighbour, index: current.index })?.sample, PANEL_PX);

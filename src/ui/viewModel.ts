@@ -7,12 +7,13 @@ import { isFinished } from '../state/runState.js';
 import { selectedReading, type GpuPoint, type GpuState } from '../state/gpuState.js';
 import type { GpuReading } from '../parse/gpuTypes.js';
 import { stripControlSequences } from '../parse/sanitize.js';
-import { formatAgeShort, formatBytes, formatBytesShort, formatClock, formatDuration, formatNumber, formatSpeed } from '../view/format.js';
+import { formatAgeShort, formatBytes, formatBytesShort, formatClock, formatDuration, formatNumber, formatSpeed, wrapText } from '../view/format.js';
 import { chartYDomain, progressBar, renderLossChart, sparkline, type CellStyle, type ChartMarker, type Glyphs } from '../view/charts/index.js';
 import type { DashboardLayout } from './layout.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
 import { checkpointSaves, diskOutlook, savesDeletedNext, smoothedLossAt } from '../state/checkpoints.js';
-import { imageCells, missingImageNote, PANEL_PX, pickedImage, promptCaption, shownSample, stepCaption, wrapText, type ImageCells } from './sampleView.js';
+import { imageCells, missingImageNote, PANEL_PX, pickedImage, promptCaption, shownSample, stepCaption, type ImageCells } from './sampleView.js';
+import { sampledSteps } from '../state/sampleIndex.js';
 import type { StopChoice, UiState } from './uiState.js';
 import { footerItems, helpRows, type KeyContext } from './keymap.js';
 
@@ -129,6 +130,13 @@ export function asciiOnly(text: string): string {
   return /^[\x20-\x7e]*$/.test(text) ? text : text.replace(/[^\x20-\x7e]/gu, (c) => ASCII_FOR[c] ?? '?');
 }
 
+/** Cells a line fills: an image row's own count, else one per code point. */
+export function viewLineWidth(line: ViewLine): number {
+  let width = 0;
+  for (const r of line) width += r.cells ?? codePointCount(r.text);
+  return width;
+}
+
 /**
  * Cuts a line to `width` columns with an ellipsis (`~` in ASCII mode), so the terminal never has
  * to wrap and Ink never has to truncate with a glyph of its own. Counts code points: wide (CJK)
@@ -136,9 +144,7 @@ export function asciiOnly(text: string): string {
  */
 export function fitLine(line: ViewLine, width: number, glyphs: Glyphs): ViewLine {
   if (glyphs === 'ascii') line = line.map((r) => (r.cells !== undefined ? r : { text: asciiOnly(r.text), style: r.style }));
-  let total = 0;
-  for (const r of line) total += r.cells ?? codePointCount(r.text);
-  if (total <= width) return line;
+  if (viewLineWidth(line) <= width) return line;
   const out: ViewLine = [];
   let left = Math.max(0, width - 1);
   for (const r of line) {
@@ -424,7 +430,7 @@ function trainerLine(gpu: GpuState, width: number): ViewLine {
 
 function samplesLines(state: RunState, ui: UiState, rows: number, width: number, now: number, glyphs: Glyphs, imageMode: HalfBlockMode): ViewLine[] {
   if (rows <= 0) return [];
-  const steps = new Set(state.samples.map((s) => s.step)).size;
+  const steps = sampledSteps(state.samples).length;
   const head: ViewRun[] = [];
   if (state.samples.length > 0) head.push(run(`${state.samples.length} sample${state.samples.length === 1 ? "" : "s"} · ${steps} step${steps === 1 ? "" : "s"}`, 'dim'));
   const lines: ViewLine[] = [title(state.samples.length > 0 ? 'Samples & checkpoints' : 'Checkpoints', width, glyphs, head)];
@@ -474,7 +480,7 @@ function checkpointLines(state: RunState, sampleStep: number | null, now: number
   const doomed = new Set(savesDeletedNext(state).map((s) => s.step));
   const outlook = diskOutlook(state);
   const narrow = width < 36;
-  const size = (bytes: number) => (narrow ? formatBytesShort(bytes) : formatBytes(bytes));
+  const size = (bytes: number | null) => (narrow ? formatBytesShort(bytes) : formatBytes(bytes));
   if (outlook && !outlook.fits) {
     lines.push([run(`disk ${size(outlook.freeBytes)} free < ~${size(outlook.needBytes)} for ${outlook.savesAhead} saves`, 'warn')]);
   }
@@ -485,7 +491,7 @@ function checkpointLines(state: RunState, sampleStep: number | null, now: number
     const age = save.mtimeMs !== null ? Math.max(0, (now - save.mtimeMs) / 1000) : null;
     const items: ViewRun[][] = [
       [run(label.padStart(narrow ? 5 : 10), save.step !== null && save.step === sampleStep ? 'value' : null)],
-      [run(narrow ? formatBytesShort(save.bytes).padStart(5) : formatBytes(save.bytes).padStart(9), 'dim')],
+      [run(size(save.bytes).padStart(narrow ? 5 : 9), 'dim')],
       [run(age === null ? '' : narrow ? formatAgeShort(age).padStart(3) : `${formatDuration(age)} ago`.padStart(10), 'dim')],
     ];
     if (loss !== null) items.push([run(`${narrow ? '' : 'loss '}${formatLoss(loss)}`, 'dim')]);

@@ -72,3 +72,26 @@ export function formatClock(ms: number, now: number): string {
   if (date.toDateString() === today.toDateString()) return time;
   return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')} ${time}`;
 }
+
+/** Text cut into lines of at most `width` cells at spaces (a word longer than a line is cut), at most `maxLines`. */
+export function wrapText(text: string, width: number, maxLines: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const candidate = line ? `${line} ${word}` : word;
+    if ([...candidate].length <= width) {
+      line = candidate;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = [...word].length > width ? [...word].slice(0, width).join('') : word;
+    if (lines.length >= maxLines) break;
+  }
+  if (line && lines.length < maxLines) lines.push(line);
+  if (lines.length === maxLines && lines.join(' ').length < text.length) {
+    // Say that it goes on.
+    const last = [...lines[maxLines - 1]!];
+    lines[maxLines - 1] = `${last.slice(0, Math.max(0, width - 1)).join('')}…`;
+  }
+  return lines;
+}
