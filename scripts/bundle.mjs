@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(`${root}dist/bundle`, { recursive: true, force: true });
 
 await build({
-  entryPoints: [`${root}dist/cli/main.js`],
+  entryPoints: { main: `${root}dist/cli/main.js`, keeper: `${root}dist/control/keeper.js` },
   outdir: `${root}dist/bundle`,
   bundle: true,
   splitting: true,

@@ -241,6 +241,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
       if (closed) return;
       control = new RunControl({
         folder,
+        logPath: location.logPath,
         getState: () => state,
         apply: (events) => apply(stamp(events, Date.now()), true),
         readonly: controlOptions.readonly === true,

@@ -37,7 +37,7 @@ export function commandLine(pid: number): string[] | null {
 }
 
 /** The working directory of a process; null when unreadable (usually another user's process). */
-function processCwd(pid: number): string | null {
+export function processCwd(pid: number): string | null {
   try {
     return readlinkSync(`/proc/${pid}/cwd`);
   } catch {
@@ -64,6 +64,22 @@ export function processStartTime(pid: number): number | null {
 }
 
 /**
+ * The environment a process was started with (/proc/PID/environ: a later change inside the process
+ * is not seen), as a map; null when it cannot be read (another user's process, or gone).
+ */
+export function processEnvironment(pid: number): Map<string, string> | null {
+  if (!validPid(pid)) return null;
+  const raw = readText(`/proc/${pid}/environ`);
+  if (raw === null) return null;
+  const env = new Map<string, string>();
+  for (const entry of raw.split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return env;
+}
+
+/**
  * CUDA_VISIBLE_DEVICES as the process was started with it (/proc/PID/environ holds the initial
  * environment; a later `os.environ[...] = ...` inside Python is not seen). null when the environment
  * is unreadable or the variable is not set (all GPUs visible); '' when set to the empty string.
@@ -78,12 +94,12 @@ export function visibleDevices(pid: number): string | null {
   return found;
 }
 
-function isPython(argv0: string): boolean {
+export function isPython(argv0: string): boolean {
   return /^python[\d.]*[a-z]?$/i.test(path.basename(argv0));
 }
 
 /** Index of the `run.py` argument, or -1. */
-function runPyIndex(argv: readonly string[]): number {
+export function runPyIndex(argv: readonly string[]): number {
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === 'run.py' || path.basename(a) === 'run.py') return i;
@@ -91,7 +107,7 @@ function runPyIndex(argv: readonly string[]): number {
   return -1;
 }
 
-function canonical(p: string): string {
+export function canonical(p: string): string {
   const abs = path.resolve(p);
   try {
     return realpathSync(abs);
@@ -100,7 +116,7 @@ function canonical(p: string): string {
   }
 }
 
-function inside(child: string, parent: string): boolean {
+export function inside(child: string, parent: string): boolean {
   if (child === parent) return true;
   const rel = path.relative(parent, child);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);

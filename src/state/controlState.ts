@@ -185,10 +185,3 @@ export function progressRequests(d: RunState, at: number): void {
 export function openRequest(control: ControlState, kind: RequestKind): ControlRequest | null {
   return [...control.requests].reverse().find((r) => r.kind === kind && (r.phase === 'sent' || r.phase === 'working')) ?? null;
 }
-
-/** Whether a stop-after-save should go now: the save it waited for has landed. */
-export function stopDue(control: ControlState): boolean {
-  if (!control.stopAfterSave) return false;
-  const save = [...control.requests].reverse().find((r) => r.kind === 'save');
-  return save?.phase === 'done';
-}
