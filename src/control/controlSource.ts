@@ -33,6 +33,8 @@ export interface ControlOptions {
   /** `--db PATH`: the ai-toolkit UI's database. */
   db?: string | null;
   pollMs?: number;
+  /** How often the trainer is looked for while none is known. */
+  lookupMs?: number;
 }
 
 const NO_TRAINER = 'no trainer process found for this run (--pid N names it)';
@@ -100,7 +102,7 @@ export class RunControl {
     try {
       const now = Date.now();
       const life = this.found ? processLife(this.found.id) : 'gone';
-      if (life === 'gone' && now - this.lastLookup >= LOOKUP_MS && !this.looking) {
+      if (life === 'gone' && now - this.lastLookup >= (this.options.lookupMs ?? LOOKUP_MS) && !this.looking) {
         this.lastLookup = now;
         await this.lookup();
         this.watchProcess(this.found ? processLife(this.found.id) : 'gone');

@@ -134,7 +134,9 @@ async function keepStopAfterSave(spec: Extract<KeeperSpec, { kind: 'stopAfterSav
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     if (!stillRunning(spec.trainer)) finish('the trainer exited');
+    const before = saving.step;
     const progress = saveProgress(reader, tail.read(), saving);
+    if (saving.step !== null && saving.step !== before) say({ type: 'saveStarted', step: saving.step });
     if (progress === 'ended') finish('the run ended');
     if (progress === 'landed') break;
   }

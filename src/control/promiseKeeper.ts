@@ -39,6 +39,8 @@ export type KeeperSpec =
 export type KeeperMessage =
   | { type: 'ready' }
   | { type: 'saveRequested' }
+  /** The log says the trainer began the save (`Saving at step N`): the stop waits for it to land. */
+  | { type: 'saveStarted'; step: number }
   | { type: 'stopSent' }
   | { type: 'failed'; kind: 'save' | 'stop' | 'freeze'; reason: string }
   /** The promise is moot (the run ended, the trainer exited) or kept; the keeper ends. */

@@ -1,15 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { LogReader } from '../../src/parse/logReader.js';
 import { readRunConfig } from '../../src/parse/runConfig.js';
 import type { GpuReading } from '../../src/parse/gpuTypes.js';
 import { reduceRun } from '../../src/state/reduceRun.js';
 import { initialRunState, type RunEvent, type RunState } from '../../src/state/runState.js';
-import { openRequest, stopDue, type ControlEvent } from '../../src/state/controlState.js';
+import { openRequest, type ControlEvent } from '../../src/state/controlState.js';
 import { liveness, sessionElapsed, stallLimitSeconds } from '../../src/state/derive.js';
 import { estimateFinish } from '../../src/state/eta.js';
 import { dispatchKey, footerItems, type KeyPress } from '../../src/ui/keymap.js';
@@ -19,12 +18,11 @@ import { computeLayout, type DashboardLayout } from '../../src/ui/layout.js';
 import { dueNotices, noticeBytes } from '../../src/ui/notifications.js';
 import { parseCli } from '../../src/cli/args.js';
 import { EXIT, UserError } from '../../src/cli/errors.js';
-import { identify, processState, signalTrainer, stillRunning } from '../../src/control/trainerSignals.js';
 import { createControlDb, setJobPid } from '../../src/control/controlDb.js';
 import { readJob, setJobFlag } from '../../src/control/jobDb.js';
 import { findConfigArg, launchTrainer, rotateLog } from '../../src/control/launch.js';
-import { readRunRecord, writeRunRecord } from '../../src/control/runRecord.js';
-import { NO_CHANNEL, RunControl, type ControlAction } from '../../src/control/controlSource.js';
+import { readRunRecord } from '../../src/control/runRecord.js';
+import { NO_CHANNEL, type ControlAction } from '../../src/control/controlSource.js';
 import { STAND_IN_RTX_4090 } from '../helpers/gpu.js';
 
 // Run control: the pure side (the control state in the run model, liveness, keys, banners,
@@ -220,19 +218,17 @@ describe('control state: requests', () => {
     expect(text(controlBanner(run.state, 52_000))).toBe('run stopped');
   });
 
-  it('save, then stop: the stop is due once the save lands, and not before', () => {
+  it('save, then stop: the banner says the stop follows the save; the keeper’s stop opens a stop request', () => {
     const run = trainedRun(120).ev(120_500, request('save', true));
     expect(run.state.control.stopAfterSave).toBe(true);
-    expect(stopDue(run.state.control)).toBe(false);
     expect(text(controlBanner(run.state, 120_600))).toBe('save requested at step 120  then stop');
     run.log(121_000, barText(121, 121)).log(121_100, '\nSaving at step 121\n');
-    expect(stopDue(run.state.control)).toBe(false);
     expect(text(controlBanner(run.state, 121_200))).toBe('saving…  then stop');
     run.log(121_300, 'Saved checkpoint to output/job/job_000000121.safetensors\n');
-    expect(stopDue(run.state.control)).toBe(true);
-    // The stop goes: no longer due.
+    expect(run.state.control.requests[0]).toMatchObject({ kind: 'save', phase: 'done', detail: '121' });
+    // The keeper sent the stop.
     run.ev(122_000, request('stop'));
-    expect(stopDue(run.state.control)).toBe(false);
+    expect(run.state.control.stopAfterSave).toBe(false);
     expect(openRequest(run.state.control, 'stop')?.phase).toBe('sent');
   });
 
@@ -241,7 +237,6 @@ describe('control state: requests', () => {
     run.ev(30_600, { type: 'controlFailed', kind: 'save', reason: '/x/control.db stays locked' });
     expect(run.state.control.requests[0]).toMatchObject({ phase: 'failed', detail: '/x/control.db stays locked', doneAt: 30_600 });
     expect(run.state.control.stopAfterSave).toBe(false);
-    expect(stopDue(run.state.control)).toBe(false);
     expect(text(controlBanner(run.state, 31_000))).toBe('save failed: /x/control.db stays locked');
 
     const frozen = trainedRun(30).ev(30_500, { type: 'controlFailed', kind: 'freeze', reason: 'pid 4242 is now another process' });
@@ -662,24 +657,12 @@ describe('lora-top run: the command line', () => {
 // Real processes and files.
 
 let tmp: string;
-const children: ChildProcess[] = [];
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lora-top-control-'));
-});
-afterEach(() => {
-  // child.kill, not process.kill(child.pid): once a child has exited its PID may already be another
-  // process's (pid_max is 32768 here) — the very hazard lora-top's start-time check is for.
-  for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-function spawned(command: string, args: string[], detached: boolean, stdio: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
-  const child = spawn(command, args, { detached, stdio });
-  children.push(child);
-  return child;
-}
 
 async function until<T>(look: () => T | null | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
   const started = Date.now();
@@ -690,77 +673,6 @@ async function until<T>(look: () => T | null | undefined | false, what: string, 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
-
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-
-describe('trainer signals, on a real process', () => {
-  it('identifies a process, freezes and thaws its group', async () => {
-    const child = spawned('sleep', ['30'], true);
-    const pid = child.pid!;
-    const id = await until(() => identify(pid), 'the child in /proc');
-    expect(id.pid).toBe(pid);
-    expect(id.startTime).toBeGreaterThan(0);
-    expect(stillRunning(id)).toBe(true);
-
-    expect(signalTrainer(id, 'SIGSTOP', true)).toEqual({ ok: true, group: true });
-    await until(() => processState(pid) === 'T', 'state T');
-    expect(signalTrainer(id, 'SIGCONT', true)).toEqual({ ok: true, group: true });
-    await until(() => processState(pid) !== 'T', 'running again');
-    expect(stillRunning(id)).toBe(true);
-  });
-
-  it('the whole group freezes: the trainer and what it started (data-loader workers)', async () => {
-    const child = spawned('sh', ['-c', 'sleep 30 & echo $!; wait'], true, 'pipe');
-    const worker = await new Promise<number>((resolve) => child.stdout!.once('data', (data: Buffer) => resolve(Number(String(data).trim()))));
-    const id = await until(() => identify(child.pid!), 'the shell in /proc');
-    expect(signalTrainer(id, 'SIGSTOP', true).ok).toBe(true);
-    await until(() => processState(child.pid!) === 'T' && processState(worker) === 'T', 'both stopped');
-    signalTrainer(id, 'SIGCONT', true);
-    await until(() => processState(child.pid!) !== 'T' && processState(worker) !== 'T', 'both running');
-    process.kill(worker, 'SIGKILL');
-  });
-
-  it("a process in lora-top's own group is signalled alone, never the group", async () => {
-    // SIGCONT, not SIGSTOP: were the group signalled after all, the test runner would not freeze.
-    const child = spawned('sleep', ['30'], false);
-    const id = await until(() => identify(child.pid!), 'the child in /proc');
-    process.kill(id.pid, 'SIGSTOP');
-    await until(() => processState(child.pid!) === 'T', 'state T');
-    expect(signalTrainer(id, 'SIGCONT', true)).toEqual({ ok: true, group: false });
-    await until(() => processState(child.pid!) !== 'T', 'running again');
-  });
-
-  it('a recycled pid (another start time) gets nothing', async () => {
-    const child = spawned('sleep', ['30'], true);
-    const id = await until(() => identify(child.pid!), 'the child in /proc');
-    const impostor = { pid: id.pid, startTime: id.startTime + 1 };
-    expect(stillRunning(impostor)).toBe(false);
-    for (const signal of ['SIGINT', 'SIGSTOP'] as const) {
-      const result = signalTrainer(impostor, signal, true);
-      expect(result.ok).toBe(false);
-      expect(result.ok === false && result.reason).toBe(`pid ${id.pid} is now another process (the trainer exited): nothing sent`);
-    }
-    // Had the SIGINT gone, sleep would be dying and never show T; it still stops and runs on.
-    expect(signalTrainer(id, 'SIGSTOP', false).ok).toBe(true);
-    await until(() => processState(id.pid) === 'T', 'state T');
-    signalTrainer(id, 'SIGCONT', false);
-    await until(() => processState(id.pid) !== 'T', 'running again');
-    expect(child.exitCode).toBeNull();
-    expect(child.signalCode).toBeNull();
-    expect(stillRunning(id)).toBe(true);
-  });
-
-  it('a gone pid: a reason, nothing thrown', async () => {
-    const child = spawned('sleep', ['30'], true);
-    const id = await until(() => identify(child.pid!), 'the child in /proc');
-    child.kill('SIGKILL');
-    await exited(child);
-    expect(identify(id.pid)).toBeNull();
-    expect(stillRunning(id)).toBe(false);
-    expect(processState(id.pid)).toBeNull();
-    expect(signalTrainer(id, 'SIGCONT', true)).toEqual({ ok: false, reason: `the trainer (pid ${id.pid}) has exited` });
-  });
-});
 
 describe('the Job row: control database', () => {
   const job = { id: 'job-1', name: 'my_lora', jobConfig: '{"job":"extension"}', totalSteps: 3000, gpuIds: '0' };
@@ -947,131 +859,5 @@ describe('lora-top run: the launch', () => {
     await fails([], /needs the trainer command/);
     fs.writeFileSync(path.join(cwd, 'noname.yaml'), 'job: extension\nconfig:\n  process:\n    - type: sd_trainer\n');
     await fails(['python', 'run.py', 'noname.yaml'], /has no config\.name/);
-  });
-});
-
-describe('RunControl: the control source on a real process and database', () => {
-  /** A run folder as lora-top run leaves it, for a `sleep` standing in for the trainer. */
-  async function launchedFolder(name: string) {
-    const folder = path.join(tmp, name);
-    const db = path.join(folder, '.lora-top', 'control.db');
-    await createControlDb(db, { id: `${name}-id`, name, jobConfig: '{}', totalSteps: 1000, gpuIds: '' });
-    const child = spawned('sleep', ['30'], true);
-    const id = await until(() => identify(child.pid!), 'the child in /proc');
-    writeRunRecord(folder, { pid: id.pid, startTime: id.startTime, jobId: `${name}-id`, controlDb: db, command: ['python', 'run.py', 'x.yaml'], config: 'x.yaml', startedAt: '' });
-    return { folder, db, child, id };
-  }
-
-  function control(folder: string, state: () => RunState, extra: { readonly?: boolean } = {}) {
-    const events: ControlEvent[] = [];
-    const source = new RunControl({ folder, getState: state, apply: (e) => events.push(...e), pollMs: 20, ...extra });
-    return { source, events };
-  }
-
-  it('finds the launched trainer and its database; save sets the flag, p freezes and resumes', async () => {
-    const { folder, db, child, id } = await launchedFolder('rc-save');
-    let state = trainedRun(10).state;
-    const { source, events } = control(folder, () => state);
-    try {
-      await until(() => events.find((e) => e.type === 'controlChannel'), 'the control channel');
-      expect(events[0]).toEqual({ type: 'controlChannel', pid: id.pid, source: 'launch', db: { path: db, jobId: 'rc-save-id' }, noChannel: '', readonly: false });
-      state = reduceRun(state, events.map((event) => ({ at: 11_000, event })));
-
-      source.act({ type: 'save' });
-      await until(() => events.some((e) => e.type === 'controlRequest'), 'the request');
-      let saveNow = false;
-      for (let i = 0; i < 200 && !saveNow; i++) {
-        const row = await readJob(db, { id: 'rc-save-id' });
-        saveNow = row.ok && row.value?.saveNow === true;
-        if (!saveNow) await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      expect(saveNow).toBe(true);
-      expect(events).toContainEqual({ type: 'controlRequest', kind: 'save', stopAfterSave: false });
-
-      source.act({ type: 'freeze' });
-      await until(() => processState(id.pid) === 'T', 'state T');
-      expect(events).toContainEqual({ type: 'trainerProcessState', alive: true, stopped: true });
-      source.act({ type: 'resume' });
-      await until(() => processState(id.pid) !== 'T', 'running again');
-      expect(events[events.length - 1]).toEqual({ type: 'trainerProcessState', alive: true, stopped: false });
-      expect(child.exitCode).toBeNull();
-    } finally {
-      source.close();
-    }
-  });
-
-  it('quitting lora-top resumes a trainer it froze: the run is never left stopped', async () => {
-    const { folder, child, id } = await launchedFolder('rc-quit');
-    const state = trainedRun(10).state;
-    const { source, events } = control(folder, () => state);
-    try {
-      await until(() => events.find((e) => e.type === 'controlChannel'), 'the control channel');
-      source.act({ type: 'freeze' });
-      await until(() => processState(id.pid) === 'T', 'state T');
-    } finally {
-      source.close();
-    }
-    expect(processState(id.pid)).not.toBe('T');
-    expect(child.exitCode).toBeNull();
-  });
-
-  it('a stop that waited for a save goes once the save has landed: the stop flag, then SIGINT', async () => {
-    const { folder, db, child } = await launchedFolder('rc-stop');
-    const run = trainedRun(120).ev(120_500, request('save', true)).log(121_000, barText(121, 121)).log(121_100, savedText(121));
-    expect(stopDue(run.state.control)).toBe(true);
-    const { source, events } = control(folder, () => run.state);
-    try {
-      await exited(child);
-      expect(child.signalCode).toBe('SIGINT');
-      expect(events).toContainEqual({ type: 'controlRequest', kind: 'stop' });
-      const row = await readJob(db, { id: 'rc-stop-id' });
-      expect(row.ok && row.value?.stop).toBe(true);
-    } finally {
-      source.close();
-    }
-  });
-
-  it('save, then stop on a frozen trainer lets it run again: a frozen trainer cannot save', async () => {
-    const { folder, db, id } = await launchedFolder('rc-frozen');
-    const state = trainedRun(10).state;
-    const { source, events } = control(folder, () => state);
-    try {
-      await until(() => events.find((e) => e.type === 'controlChannel'), 'the control channel');
-      source.act({ type: 'freeze' });
-      await until(() => processState(id.pid) === 'T', 'state T');
-      // `x`, Enter: the default answer.
-      source.act({ type: 'stop', saveFirst: true });
-      await until(() => events.some((e) => e.type === 'controlRequest' && e.kind === 'save'), 'the save request');
-      let saveNow = false;
-      for (let i = 0; i < 200 && !saveNow; i++) {
-        const row = await readJob(db, { id: 'rc-frozen-id' });
-        saveNow = row.ok && row.value?.saveNow === true;
-        if (!saveNow) await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      expect(saveNow).toBe(true);
-      await until(() => processState(id.pid) !== 'T', 'the trainer running again (to reach its next step and save)', 2000);
-    } finally {
-      source.close();
-    }
-  });
-
-  it('--readonly: every action fails, of its own kind, and nothing is sent', async () => {
-    const { folder, id } = await launchedFolder('rc-readonly');
-    const state = trainedRun(10).state;
-    const { source, events } = control(folder, () => state, { readonly: true });
-    try {
-      await until(() => events.find((e) => e.type === 'controlChannel'), 'the control channel');
-      source.act({ type: 'freeze' });
-      source.act({ type: 'save' });
-      source.act({ type: 'stop', saveFirst: false });
-      await until(() => events.filter((e) => e.type === 'controlFailed').length === 3, 'three failures');
-      const failures = events.filter((e): e is Extract<ControlEvent, { type: 'controlFailed' }> => e.type === 'controlFailed');
-      expect(failures.map((f) => f.kind)).toEqual(['freeze', 'save', 'stop']);
-      for (const f of failures) expect(f.reason).toBe('lora-top was started with --readonly');
-      expect(processState(id.pid)).not.toBe('T');
-      expect(stillRunning(id)).toBe(true);
-    } finally {
-      source.close();
-    }
   });
 });
