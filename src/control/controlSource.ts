@@ -311,16 +311,20 @@ export class RunControl {
     }
   }
 
-  /** "Save, then stop", held by a keeper: the stop goes once the save has landed, with or without lora-top. */
+  /**
+   * "Save, then stop", held by a keeper: the stop goes once the save has landed, with or without
+   * lora-top. The screen says "save requested … then stop" only once the keeper holds the promise.
+   */
   private async stopAfterSave(found: Found, db: { path: string; jobId: string }): Promise<void> {
     const why = this.disproved(found);
     if (why !== null) return this.fail('save', why);
     const logPath = this.options.logPath ?? null;
     if (logPath === null) return this.fail('save', 'lora-top does not know the log to watch for the save');
-    this.options.apply([{ type: 'controlRequest', kind: 'save', stopAfterSave: true }]);
     const onMessage = (message: KeeperMessage) => {
-      if (message.type === 'failed') this.fail(message.kind, message.reason);
-      else if (message.type === 'stopSent' && !this.closed) this.options.apply([{ type: 'controlRequest', kind: 'stop' }]);
+      if (this.closed) return;
+      if (message.type === 'saveRequested') this.options.apply([{ type: 'controlRequest', kind: 'save', stopAfterSave: true }]);
+      else if (message.type === 'stopSent') this.options.apply([{ type: 'controlRequest', kind: 'stop' }]);
+      else if (message.type === 'failed') this.fail(message.kind, message.reason);
     };
     const keeper = await startKeeper({ kind: 'stopAfterSave', trainer: found.id, expect: found.expect, db, logPath }, onMessage);
     if ('error' in keeper) this.fail('save', `nothing sent: the keeper that stops the run after the save could not start (${keeper.error})`);

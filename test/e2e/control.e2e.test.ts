@@ -7,7 +7,8 @@ import { CLI, PYTHON, TRAINER, hasSimDeps, writeSimConfig } from '../helpers/sim
 import { hasTmux, startTmux, type Tmux } from '../helpers/tmux.js';
 import { readRunRecord } from '../../src/control/runRecord.js';
 import { identify, processState, stillRunning, type TrainerIdentity } from '../../src/control/trainerSignals.js';
-import { commandLine, processStartTime } from '../../src/sources/trainerProcess.js';
+import { descendants } from '../../src/control/trainerSignals.js';
+import { commandLine, processEnvironment, processStartTime } from '../../src/sources/trainerProcess.js';
 
 // Run control in a real terminal (tmux) on the simulated trainer: `lora-top run` starts it with a
 // control channel, and the keys act on it — p freezes (SIGSTOP: state T), s saves now, S samples
@@ -94,11 +95,11 @@ const gone = (pid: number): boolean => {
 const checkpoint = (folder: string, step: number) => path.join(folder, `${path.basename(folder)}_${String(step).padStart(9, '0')}.safetensors`);
 
 /** Starts `lora-top run` on the job inside tmux and waits for the dashboard to have control of the trainer. */
-async function launch(name: string, extra: { lora?: string; sim?: string } = {}): Promise<{ t: Tmux; folder: string; tk: string; config: string; id: TrainerIdentity }> {
+async function launch(name: string, extra: { lora?: string; sim?: string; prefix?: string } = {}): Promise<{ t: Tmux; folder: string; tk: string; config: string; id: TrainerIdentity }> {
   const { tk, config, folder } = toolkit(name);
   const t = open(tk);
   await t.waitFor((s) => s.includes('PROMPT$'));
-  t.type(`node ${CLI} run --no-gpu ${extra.lora ?? ''} -- ${PYTHON} run.py ${config} ${SIM_ARGS} ${extra.sim ?? ''}; echo "EXIT=$?"`);
+  t.type(`${extra.prefix ?? ''}node ${CLI} run --no-gpu ${extra.lora ?? ''} -- ${PYTHON} run.py ${config} ${SIM_ARGS} ${extra.sim ?? ''}; echo "EXIT=$?"`);
   t.send('Enter');
   const record = await until(() => readRunRecord(folder), 'the run record');
   trainers.set(record.pid, record.startTime);
@@ -276,4 +277,59 @@ describe.skipIf(!hasTmux || !hasSimDeps)('run control in tmux, on the simulated 
     await t.waitFor((s) => s.includes('EXIT=0'));
     expect(stillRunning(id)).toBe(true);
   }, 90_000);
+
+  // What the person confirmed holds however lora-top ends. Everything lora-top starts inherits its
+  // environment, so a mark given to lora-top alone finds what is left of it (the trainer it
+  // launched, and that trainer's workers, aside).
+  const leftOf = (mark: string, trainer: TrainerIdentity): number[] => {
+    const spared = new Set([trainer.pid, ...descendants(trainer).map((d) => d.pid)]);
+    return fs
+      .readdirSync('/proc')
+      .filter((e) => /^\d+$/.test(e))
+      .map(Number)
+      .filter((pid) => !spared.has(pid) && processEnvironment(pid)?.get('LORA_TOP_TEST_MARK') === mark);
+  };
+
+  for (const signal of ['SIGHUP', 'SIGTERM', 'SIGKILL'] as const) {
+    it(`${signal} to lora-top: a freeze is lifted, and a confirmed "save, then stop" still saves, then stops; nothing of lora-top is left`, async () => {
+      const mark = `${signal}-${process.pid}-${Date.now()}`;
+      const name = `${signal.toLowerCase()}_lora`;
+      const { t, folder, config, id } = await launch(name, { prefix: `LORA_TOP_TEST_MARK=${mark} ` });
+
+      // p, then lora-top goes: the trainer runs on.
+      t.send('p');
+      await t.waitFor((s) => /FROZEN — GPU memory still held/.test(s));
+      expect(processState(id.pid)).toBe('T');
+      process.kill(await until(() => loraTopPid(config), 'the lora-top process'), signal);
+      await until(() => processState(id.pid) !== 'T', 'the freeze lifted');
+      const size = logOf(folder).length;
+      await until(() => logOf(folder).length > size, 'the trainer to train on');
+      await until(() => leftOf(mark, id).length === 0 && leftOf(mark, id), 'nothing of lora-top left');
+
+      // Again, with control, and x → Enter (save, then stop), and lora-top goes as soon as it is confirmed.
+      t.send('C-c');
+      await t.waitFor((s) => s.includes('PROMPT$'));
+      t.send('clear', 'Enter');
+      t.type(`LORA_TOP_TEST_MARK=${mark} node ${CLI} --no-gpu ${folder}; echo "EXIT=$?"`);
+      t.send('Enter');
+      await t.waitFor((s) => new RegExp(`${name} +TRAINING`).test(s) && s.includes('s save now') && offGrid(s), 30_000);
+      const offset = logOf(folder).length;
+      t.send('x');
+      await t.waitFor((s) => s.includes('▸ 1  save, then stop'));
+      t.send('Enter');
+      await t.waitFor((s) => s.includes('then stop') && !s.includes('Stop the run?'));
+      process.kill(await until(() => loraTopPid(folder), 'the second lora-top process'), signal);
+
+      await until(() => gone(id.pid), 'the trainer to stop', 30_000);
+      const log = logOf(folder).slice(offset);
+      const saved = /\nSaving at step (\d+)\n/.exec(log);
+      expect(saved, log.slice(-2000)).not.toBeNull();
+      const step = Number(saved![1]);
+      expect(step % 100).not.toBe(0);
+      expect(fs.existsSync(checkpoint(folder, step))).toBe(true);
+      // The checkpoint first, then the stop.
+      expect(log.indexOf('Job stopped')).toBeGreaterThan(log.indexOf(`Saved checkpoint to ${checkpoint(folder, step)}`));
+      await until(() => leftOf(mark, id).length === 0 && leftOf(mark, id), 'nothing of lora-top left');
+    }, 90_000);
+  }
 });
