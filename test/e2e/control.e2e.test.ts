@@ -5,7 +5,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PYTHON, TRAINER, hasSimDeps, writeSimConfig } from '../helpers/sim.js';
 import { hasTmux, startTmux, type Tmux } from '../helpers/tmux.js';
+import { createControlDb } from '../../src/control/controlDb.js';
 import { readRunRecord } from '../../src/control/runRecord.js';
+import Database from 'better-sqlite3';
 import { identify, processState, stillRunning, type TrainerIdentity } from '../../src/control/trainerSignals.js';
 import { descendants } from '../../src/control/trainerSignals.js';
 import { commandLine, processEnvironment, processStartTime } from '../../src/sources/trainerProcess.js';
@@ -332,4 +334,37 @@ describe.skipIf(!hasTmux || !hasSimDeps)('run control in tmux, on the simulated 
       await until(() => leftOf(mark, id).length === 0 && leftOf(mark, id), 'nothing of lora-top left');
     }, 90_000);
   }
+
+  it("a UI job whose Job row holds an unrelated process's pid (a recycled PID): p and x say why and send nothing", async () => {
+    const { tk, folder } = toolkit('recycled_lora');
+    const jobId = '3b7d0d2b-0b7e-4f9a-6f1c-4c1e9a552a8e';
+    const db = path.join(tk, 'aitk_db.db');
+    await createControlDb(db, { id: jobId, name: 'recycled_lora', jobConfig: '{}', totalSteps: 100_000, gpuIds: '0' });
+    // Someone else's process now has the number the row kept.
+    const sleep = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    sleep.unref();
+    const sleepId = await until(() => identify(sleep.pid!), 'the sleep in /proc');
+    trainers.set(sleepId.pid, sleepId.startTime);
+    const handle = new Database(db);
+    handle.prepare('UPDATE Job SET pid = ? WHERE id = ?').run(sleepId.pid, jobId);
+    handle.close();
+    const bar = (n: number) => `\rrecycled_lora:   0%|          | ${n}/100000 [00:${String(n).padStart(2, '0')}<27:46:39,  1.00it/s, lr: 1.0e-04 loss: 2.000e-01]`;
+    fs.writeFileSync(path.join(folder, 'log.txt'), `Running 1 job\nUsing SQLite database at ${db}\nJob ID: "${jobId}"\n${[1, 2, 3].map(bar).join('')}`);
+
+    const t = open(tk);
+    await t.waitFor((s) => s.includes('PROMPT$'));
+    t.type(`node ${CLI} --no-gpu ${folder}; echo "EXIT=$?"`);
+    t.send('Enter');
+    await t.waitFor((s) => s.includes('recycled_lora') && s.includes('step 3/100000'));
+    const why = `the job's pid ${sleepId.pid} is not this run's trainer (sleep)`;
+    t.send('p');
+    await t.waitFor((s) => s.includes(`p: ${why}`), 15_000);
+    t.send('x');
+    await t.waitFor((s) => s.includes(`x: ${why}`));
+    expect(processState(sleepId.pid)).toMatch(/^[RSD]$/);
+    expect(sleep.exitCode).toBeNull();
+    expect(sleep.signalCode).toBeNull();
+    t.send('q');
+    await t.waitFor((s) => s.includes('EXIT=0'));
+  }, 60_000);
 });
