@@ -37,6 +37,7 @@ import {
   writeRssPreload,
   type CliOptions,
 } from '../helpers/hardening.js';
+import { useNobodyCli } from '../helpers/nobody.js';
 import { FIXTURES, fixtureText } from '../helpers/readLog.js';
 import { waitForState } from '../helpers/sim.js';
 
@@ -67,8 +68,7 @@ afterAll(() => {
 });
 
 const chmodded: string[] = [];
-const isRoot = process.getuid?.() === 0;
-const hasSetpriv = fs.existsSync('/usr/bin/setpriv');
+const nobody = useNobodyCli();
 const BIN = fileURLToPath(new URL('../bin', import.meta.url));
 const LEAVE_ALT_SCREEN = '\x1b[?1049l';
 const ENTER_ALT_SCREEN = '\x1b[?1049h';
@@ -107,9 +107,9 @@ function sparseFile(file: string, head: string, bytes: number): string {
 // ---------------------------------------------------------------------------------------------
 // 1. Paths on the command line
 
-function unreadable(ctx: TestContext): boolean {
-  if (isRoot && !hasSetpriv) ctx.skip('running as root without setpriv: chmod 000 does not keep root out');
-  return isRoot;
+/** As root, the CLI runs as nobody (root reads a chmod 000 file all the same). */
+function unreadable(ctx: TestContext): CliOptions['asNobody'] {
+  return nobody.needed(ctx) ? nobody : undefined;
 }
 
 const PATHS: BadInput[] = [

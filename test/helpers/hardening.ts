@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { processStartTime } from '../../src/sources/trainerProcess.js';
 import { expect } from 'vitest';
+import type { NobodyCli } from './nobody.js';
 import { CLI, PYTHON } from './sim.js';
 
 /**
@@ -27,8 +28,8 @@ export interface CliOptions {
   /** Text for standard input (a pipe); without it standard input is /dev/null. */
   input?: string;
   nodeArgs?: string[];
-  /** Run as nobody (root only, with setpriv): so that file permissions apply. */
-  asNobody?: boolean;
+  /** Run as nobody, through this test file's staged copy of the CLI (useNobodyCli): so that file permissions apply. */
+  asNobody?: NobodyCli;
   /** Standard output goes to this file descriptor instead of a pipe (e.g. /dev/full). */
   stdoutFd?: number;
   /** Close the reading end of standard output at once: every write lora-top makes gets EPIPE. */
@@ -38,10 +39,9 @@ export interface CliOptions {
 }
 
 export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
-  const node = [...(options.nodeArgs ?? []), CLI, ...args];
   const [command, argv] = options.asNobody
-    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...node]]
-    : [process.execPath, node];
+    ? options.asNobody.command(args, options.nodeArgs)
+    : [process.execPath, [...(options.nodeArgs ?? []), CLI, ...args]];
   const started = Date.now();
   const child = spawn(command, argv, {
     cwd: options.cwd,
