@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { identify, processState, stillRunning, type TrainerIdentity } from '../../src/control/trainerSignals.js';
 import { descendants } from '../../src/control/trainerSignals.js';
 import { commandLine, processEnvironment, processStartTime } from '../../src/sources/trainerProcess.js';
+import { until } from '../helpers/until.js';
 
 // Run control in a real terminal (tmux) on the simulated trainer: `lora-top run` starts it with a
 // control channel, and the keys act on it — p freezes (SIGSTOP: state T), s saves now, S samples
@@ -66,16 +67,6 @@ function toolkit(name: string): { tk: string; config: string; folder: string } {
 }
 
 const SIM_ARGS = '--step-time 0.1 --load-time 0.3';
-
-async function until<T>(look: () => T | null | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = look();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const logOf = (folder: string): string => {
   try {

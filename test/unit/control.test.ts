@@ -24,6 +24,7 @@ import { findConfigArg, launchTrainer, rotateLog } from '../../src/control/launc
 import { readRunRecord } from '../../src/control/runRecord.js';
 import { NO_CHANNEL, type ControlAction } from '../../src/control/controlSource.js';
 import { STAND_IN_RTX_4090 } from '../helpers/gpu.js';
+import { until } from '../helpers/until.js';
 
 // Run control: the pure side (the control state in the run model, liveness, keys, banners,
 // notifications, the command line) and the small I/O pieces (signals to a real child process,
@@ -663,16 +664,6 @@ beforeAll(() => {
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-async function until<T>(look: () => T | null | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = look();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('the Job row: control database', () => {
   const job = { id: 'job-1', name: 'my_lora', jobConfig: '{"job":"extension"}', totalSteps: 3000, gpuIds: '0' };

@@ -17,6 +17,7 @@ import { initialRunState, type RunState } from '../../src/state/runState.js';
 import { commandLine } from '../../src/sources/trainerProcess.js';
 import { fakeToolkit, killStandIns, startStandIn, startTrainer, type FakeToolkit, type StandIn } from '../helpers/standIn.js';
 import { PYTHON } from '../helpers/sim.js';
+import { until } from '../helpers/until.js';
 
 // Run control on real processes: a PID from any source (lora-top run's record, the UI's Job row,
 // --pid, a scan of /proc) is signalled only when it is proven to be this run's trainer; a freeze
@@ -39,16 +40,6 @@ afterEach(() => {
   fs.rmSync(path.join(tk.folder(NAME), '.lora-top'), { recursive: true, force: true });
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-async function until<T>(look: () => T | null | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = look();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** The run as lora-top has read it: the config, and for a UI job the log's database and Job ID lines. */
 function runState(ui: { db: string; jobId: string } | null = null): RunState {
