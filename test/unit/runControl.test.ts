@@ -204,7 +204,8 @@ describe('the real trainer still is, from every source', () => {
       w.source.act({ type: 'freeze' });
       await until(() => w.events.some((e) => e.type === 'trainerProcessState' && e.stopped), 'FROZEN');
       expect(w.stateWhenToldStopped[0]).toBe('T');
-      for (const pid of [trainer.id.pid, ...trainer.workers]) expect(processState(pid)).toBe('T');
+      // The workers got their SIGSTOP right after the trainer; the kernel delivers it a moment later.
+      await until(() => trainer.workers.every((pid) => processState(pid) === 'T'), 'the workers stopped');
 
       w.source.act({ type: 'resume' });
       await until(() => w.events.at(-1)?.type === 'trainerProcessState' && !(w.events.at(-1) as { stopped: boolean }).stopped, 'running again');
