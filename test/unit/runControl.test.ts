@@ -209,7 +209,7 @@ describe('the real trainer still is, from every source', () => {
 
       w.source.act({ type: 'resume' });
       await until(() => w.events.at(-1)?.type === 'trainerProcessState' && !(w.events.at(-1) as { stopped: boolean }).stopped, 'running again');
-      for (const pid of [trainer.id.pid, ...trainer.workers]) expect(processState(pid)).toMatch(/^[RSD]$/);
+      await until(() => [trainer.id.pid, ...trainer.workers].every((pid) => /^[RSD]$/.test(processState(pid) ?? '')), 'all running again');
       expect(trainer.signals()).toEqual(['SIGCONT']);
 
       w.source.act({ type: 'stop', saveFirst: false });
