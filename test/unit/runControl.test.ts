@@ -228,17 +228,20 @@ describe('the real trainer still is, from every source', () => {
       const t = find('run.py');
       return s && t ? ([s, t] as const) : null;
     }, 'the launcher to start both');
-    const db = await uiDb(launcher.id.pid);
-    const w = watch({ ui: { db, jobId: JOB } });
-    const channel = await until(() => w.channel()?.pid !== null && w.channel(), 'the channel');
-    expect(channel).toMatchObject({ pid: trainer.pid, source: 'ui' });
-    w.source.act({ type: 'freeze' });
-    await until(() => processState(trainer.pid) === 'T', 'the trainer stopped');
-    expect(processState(launcher.id.pid)).toMatch(/^[RSD]$/);
-    expect(processState(sleep.pid)).toMatch(/^[RSD]$/);
-    w.source.act({ type: 'resume' });
-    await until(() => processState(trainer.pid) !== 'T', 'the trainer running again');
-    for (const p of [sleep, trainer]) signalTrainer(p, 'SIGINT', false);
+    try {
+      const db = await uiDb(launcher.id.pid);
+      const w = watch({ ui: { db, jobId: JOB } });
+      const channel = await until(() => w.channel()?.pid !== null && w.channel(), 'the channel');
+      expect(channel).toMatchObject({ pid: trainer.pid, source: 'ui' });
+      w.source.act({ type: 'freeze' });
+      await until(() => processState(trainer.pid) === 'T', 'the trainer stopped');
+      expect(processState(launcher.id.pid)).toMatch(/^[RSD]$/);
+      expect(processState(sleep.pid)).toMatch(/^[RSD]$/);
+      w.source.act({ type: 'resume' });
+      await until(() => processState(trainer.pid) !== 'T', 'the trainer running again');
+    } finally {
+      for (const p of [sleep, trainer]) signalTrainer(p, 'SIGCONT', false), signalTrainer(p, 'SIGINT', false);
+    }
   });
 
   it('quitting lora-top resumes a trainer it froze, and its keeper ends', async () => {
