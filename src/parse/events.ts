@@ -42,7 +42,8 @@ export type LogEvent =
   /** A `leave=False` bar wiped itself on close (a line of spaces): its phase is over. */
   | { type: 'barCleared' }
   | { type: 'jobsStart'; count: number }
-  | { type: 'config'; json: string; complete: boolean }
+  /** The config dump the trainer prints at start, as read so far (`complete` once its closing brace came). */
+  | { type: 'config'; data: Record<string, unknown>; complete: boolean }
   | { type: 'sqliteDb'; path: string }
   | { type: 'jobId'; id: string }
   | { type: 'jobName'; name: string }

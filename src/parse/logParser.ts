@@ -3,6 +3,7 @@ import { classifyError } from './errorKind.js';
 import { stripControlSequences } from './sanitize.js';
 import { parseTqdmBar, parseTqdmCounter } from './tqdmBar.js';
 import { checkpointStep } from './checkpointName.js';
+import { ConfigDumpReader } from './configDump.js';
 
 /**
  * Turns ai-toolkit log segments (one `\r`/`\n`-terminated piece each) into typed events.
@@ -12,7 +13,6 @@ import { checkpointStep } from './checkpointName.js';
  * bytes it is given.
  */
 
-const MAX_CONFIG_CHARS = 256 * 1024;
 const MAX_LINE_CHARS = 16 * 1024;
 
 interface LinePattern {
@@ -121,7 +121,7 @@ type Mode = 'normal' | 'config' | 'result' | 'traceback' | 'afterException';
 
 export class LogParser {
   private mode: Mode = 'normal';
-  private configText = '';
+  private dump: ConfigDumpReader | null = null;
   private resultCompleted: number | null = null;
   private resultFailures: number | null = null;
 
@@ -133,6 +133,15 @@ export class LogParser {
       // The parser must never take the dashboard down; a line it cannot read is just text.
       return [];
     }
+  }
+
+  /**
+   * The config dump read so far, while one is being read (the text read may end in the middle of
+   * it): its facts count now, and a later event carries more of them.
+   */
+  partialConfig(): LogEvent | null {
+    if (this.mode !== 'config' || this.dump === null) return null;
+    return { type: 'config', data: structuredClone(this.dump.value()), complete: false };
   }
 
   /** Ends the input: flushes a config dump or result block still open. */
@@ -237,7 +246,7 @@ export class LogParser {
 
     if (line === '{' && /^\{\s*$/.test(segment)) {
       this.mode = 'config';
-      this.configText = '{\n';
+      this.dump = new ConfigDumpReader();
       return events;
     }
     if (line === 'Result:') {
@@ -299,19 +308,18 @@ export class LogParser {
 
   private continueConfig(segment: string, line: string, events: LogEvent[]): boolean {
     const inside = /^\s/.test(segment) || line === '}' || line === '},' || line === ']';
-    if (!inside) {
+    if (!inside || !this.dump || !this.dump.line(segment)) {
       // The dump was cut off (or was not JSON after all): report what there is and read on.
       this.flushConfig(events, false);
       return false;
     }
-    if (this.configText.length + segment.length < MAX_CONFIG_CHARS) this.configText += `${segment}\n`;
-    if (line === '}' && !/^\s/.test(segment)) this.flushConfig(events, true);
+    if (this.dump.complete) this.flushConfig(events, true);
     return true;
   }
 
   private flushConfig(events: LogEvent[], complete: boolean): void {
-    events.push({ type: 'config', json: this.configText, complete });
-    this.configText = '';
+    if (this.dump) events.push({ type: 'config', data: this.dump.value(), complete });
+    this.dump = null;
     this.mode = 'normal';
   }
 

@@ -85,6 +85,9 @@ export class LogReader {
       this.releaseHeld(at, out, live);
       this.flushRing(at, out);
     }
+    // The text may end inside the config dump: what it has said so far counts now.
+    const partial = this.parser.partialConfig();
+    if (partial) out.push(live ? { at, event: partial } : { at, event: partial, live });
     return out;
   }
 

@@ -43,7 +43,13 @@ export function parseRunConfigText(text: string): RunConfig | null {
   return readRunConfig(data);
 }
 
-export function readRunConfig(data: unknown): RunConfig | null {
+/**
+ * `partial`: the data is the first part of a config (a dump cut short): what is missing is unknown,
+ * not ai-toolkit's default, and a section not seen yet says nothing (no sample section yet is not
+ * "sampling off").
+ */
+export function readRunConfig(data: unknown, options: { partial?: boolean } = {}): RunConfig | null {
+  const whole = options.partial !== true;
   if (!isDict(data)) return null;
   const config = isDict(data.config) ? data.config : data;
   const processes = Array.isArray(config.process) ? config.process : null;
@@ -72,16 +78,16 @@ export function readRunConfig(data: unknown): RunConfig | null {
     trainingFolder: str(p.training_folder),
     triggerWord: str(p.trigger_word),
     sqliteDbPath: str(p.sqlite_db_path),
-    steps: num(train.steps) ?? (process ? 1000 : null),
+    steps: num(train.steps) ?? (process && whole ? 1000 : null),
     lr: num(train.lr),
     batchSize: num(train.batch_size),
     rank: num(network.linear) ?? num(network.rank),
     alpha: num(network.linear_alpha) ?? num(network.alpha),
-    saveEvery: num(save.save_every) ?? (Object.keys(save).length > 0 ? 1000 : null),
-    maxStepSavesToKeep: num(save.max_step_saves_to_keep) ?? (Object.keys(save).length > 0 ? 5 : null),
-    sampleEvery: num(sample.sample_every) ?? (hasSample ? 100 : null),
+    saveEvery: num(save.save_every) ?? (Object.keys(save).length > 0 && whole ? 1000 : null),
+    maxStepSavesToKeep: num(save.max_step_saves_to_keep) ?? (Object.keys(save).length > 0 && whole ? 5 : null),
+    sampleEvery: num(sample.sample_every) ?? (hasSample && whole ? 100 : null),
     sampleStartStep: num(sample.sample_start_step) ?? 0,
-    disableSampling: train.disable_sampling === true || !hasSample,
+    disableSampling: train.disable_sampling === true || (!hasSample && whole),
     skipFirstSample: train.skip_first_sample === true,
     prompts,
     sampleFormat: str(sample.format),

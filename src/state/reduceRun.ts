@@ -95,13 +95,13 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
       newSession(d);
       d.recognised = true;
       return;
-    case 'config':
-      try {
-        mergeConfig(d, readRunConfig(JSON.parse(event.json)));
-      } catch {
-        // A dump cut off by the paste or the excerpt: nothing to read from it.
-      }
+    case 'config': {
+      // A dump cut short still tells what it got to; a later (or longer) one tells more.
+      const partial = !event.complete;
+      const read = readRunConfig(event.data, { partial });
+      if (read) takeConfig(d, 'dump', overlayConfig(d.configParts.dump, read, partial), partial);
       return;
+    }
     case 'sqliteDb':
       d.sqliteDbPath = event.path;
       d.recognised = true;
@@ -271,7 +271,7 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
       return;
     }
     case 'configLoaded':
-      mergeConfig(d, event.config);
+      takeConfig(d, 'folder', event.config);
       return;
     case 'checkpointList':
       d.checkpoints = event.checkpoints;
@@ -432,19 +432,33 @@ function newSession(d: Draft): void {
   if (d.control.frozenMs !== 0) d.control = { ...d.control, frozenMs: 0 };
 }
 
-function mergeConfig(d: Draft, config: RunConfig | null): void {
-  if (!config) return;
-  if (d.config) {
-    const merged = { ...d.config } as Record<string, unknown>;
-    for (const [key, value] of Object.entries(config)) {
-      if (merged[key] === null || merged[key] === undefined) merged[key] = value;
-    }
-    d.config = merged as unknown as RunConfig;
-  } else {
-    d.config = config;
+/**
+ * `over`'s known values on top of `base`'s. In a partial config a missing value is unknown: null, an
+ * empty list, false and the default start step say nothing there.
+ */
+export function overlayConfig(base: RunConfig | null, over: RunConfig, overPartial: boolean): RunConfig {
+  if (!base) return over;
+  const merged = { ...base } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(over)) {
+    const known =
+      value !== null &&
+      value !== undefined &&
+      !(Array.isArray(value) && value.length === 0) &&
+      !(overPartial && (value === false || (key === 'sampleStartStep' && value === 0)));
+    if (known) merged[key] = value;
   }
-  if (d.name === null && config.name) d.name = config.name;
-  if (d.totalSteps === null && config.steps !== null) d.totalSteps = config.steps;
-  if (d.lora === null && config.rank !== null) d.lora = { rank: config.rank, alpha: config.alpha ?? config.rank };
-  if (d.sqliteDbPath === null && config.sqliteDbPath) d.sqliteDbPath = config.sqliteDbPath;
+  return merged as unknown as RunConfig;
+}
+
+/** The config from one source; the folder's file outranks the log's dump. */
+function takeConfig(d: Draft, source: 'folder' | 'dump', config: RunConfig, partial = false): void {
+  d.configParts = { ...d.configParts, [source]: config };
+  const { folder, dump } = d.configParts;
+  const merged = folder && dump ? overlayConfig(dump, folder, false) : (folder ?? dump)!;
+  d.config = merged;
+  if (d.name === null && merged.name) d.name = merged.name;
+  if (d.totalSteps === null && merged.steps !== null) d.totalSteps = merged.steps;
+  // A dump cut between the rank and the alpha: the alpha is not known yet to be the rank.
+  if (d.lora === null && merged.rank !== null && (merged.alpha !== null || !partial)) d.lora = { rank: merged.rank, alpha: merged.alpha ?? merged.rank };
+  if (d.sqliteDbPath === null && merged.sqliteDbPath) d.sqliteDbPath = merged.sqliteDbPath;
 }

@@ -89,6 +89,8 @@ export interface RunState {
   loraModules: number | null;
   dataset: { path: string; images: number | null } | null;
   config: RunConfig | null;
+  /** Where `config` comes from: the folder's config file, and the dump(s) the log printed (perhaps cut short). */
+  configParts: { folder: RunConfig | null; dump: RunConfig | null };
   lastCheckpoint: { step: number | null; path: string } | null;
   checkpoints: CheckpointFile[];
   samples: SampleFile[];
@@ -156,6 +158,7 @@ export function initialRunState(): RunState {
     loraModules: null,
     dataset: null,
     config: null,
+    configParts: { folder: null, dump: null },
     lastCheckpoint: null,
     checkpoints: [],
     samples: [],
