@@ -67,7 +67,10 @@ export type LogEvent =
   | { type: 'errorSecondary'; message: string }
   | { type: 'result'; completed: number; failures: number }
   | { type: 'traceback' }
-  | { type: 'exception'; name: string; message: string }
+  /** A traceback whose outermost frame is run.py's module level: an exception nothing caught, the trainer is dying. */
+  | { type: 'uncaughtTraceback' }
+  /** The last line of a traceback; `uncaught` when that traceback went through run.py's module level. */
+  | { type: 'exception'; name: string; message: string; uncaught: boolean }
   | { type: 'jobStopped' }
   | { type: 'processExit'; signal: string | null; code: number | null; text: string }
   /** The kernel's OOM killer line (from dmesg, pasted or piped in). */

@@ -115,6 +115,8 @@ const RULE = /^={10,}$/;
 const HASH_RULE = /^#{10,}$/;
 const TRACEBACK = /^Traceback \(most recent call last\):(?:Traceback \(most recent call last\):)?$/;
 const CHAINED = /^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)/;
+/** A traceback frame: `File "<path>", line N, in <function>` (the doubled copy of an old tee may follow). */
+const FRAME = /^File "([^"]*)", line \d+, in (\S+)/;
 const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit|Warning|error|Stop\w*)|[A-Za-z_][\w.]*\.[A-Z]\w*)(?:\s*:\s?(.*))?$/;
 
 type Mode = 'normal' | 'config' | 'result' | 'traceback' | 'afterException';
@@ -122,6 +124,10 @@ type Mode = 'normal' | 'config' | 'result' | 'traceback' | 'afterException';
 export class LogParser {
   private mode: Mode = 'normal';
   private dump: ConfigDumpReader | null = null;
+  /** Inside a traceback, before its first `File "…"` line. */
+  private awaitingFirstFrame = false;
+  /** The traceback under way went through run.py's module level: nothing caught it. */
+  private uncaught = false;
   private resultCompleted: number | null = null;
   private resultFailures: number | null = null;
 
@@ -215,9 +221,15 @@ export class LogParser {
         break;
       }
       case 'traceback':
-        if (/^\s/.test(segment) || line.startsWith('^') || line.startsWith('~')) return events;
+        if (/^\s/.test(segment) || line.startsWith('^') || line.startsWith('~')) {
+          if (this.awaitingFirstFrame && line.startsWith('File "')) this.readFirstFrame(line, events);
+          return events;
+        }
         if (TRACEBACK.test(line)) return events; // the doubled copy of an old `--log` tee
-        if (CHAINED.test(line)) return events;
+        if (CHAINED.test(line)) {
+          this.beginTraceback();
+          return events;
+        }
         {
           const exception = this.readException(line);
           if (exception) {
@@ -231,11 +243,13 @@ export class LogParser {
       case 'afterException':
         if (CHAINED.test(line)) {
           this.mode = 'traceback';
+          this.beginTraceback();
           return events;
         }
         if (TRACEBACK.test(line)) {
           // The same exception printed again (doubled stderr): not a second error.
           this.mode = 'traceback';
+          this.beginTraceback();
           return events;
         }
         this.mode = 'normal';
@@ -257,6 +271,7 @@ export class LogParser {
     }
     if (TRACEBACK.test(line)) {
       this.mode = 'traceback';
+      this.beginTraceback();
       events.push({ type: 'traceback' });
       return events;
     }
@@ -285,7 +300,7 @@ export class LogParser {
       return events;
     }
     if (/^KeyboardInterrupt$/.test(line)) {
-      events.push({ type: 'exception', name: 'KeyboardInterrupt', message: '' });
+      events.push({ type: 'exception', name: 'KeyboardInterrupt', message: '', uncaught: false });
       return events;
     }
     if (WARNING.test(line)) {
@@ -303,7 +318,29 @@ export class LogParser {
     let message = (match[2] ?? '').trim();
     // `IndexErrorIndexError: : list index out of rangelist index out of range`
     message = undouble(message.replace(/^:\s*/, ''));
-    return { type: 'exception', name, message };
+    return { type: 'exception', name, message, uncaught: this.uncaught };
+  }
+
+  /** A traceback (or the next one of a chain) begins: its first frame tells whether anything caught it. */
+  private beginTraceback(): void {
+    this.awaitingFirstFrame = true;
+    this.uncaught = false;
+  }
+
+  /**
+   * The outermost frame of a traceback. Python prints the outermost first: one in ai-toolkit's
+   * `run.py` at module level means the exception went up through everything to the interpreter —
+   * the trainer is dying, whether or not the log goes on to its `SomeError: message` line.
+   */
+  private readFirstFrame(line: string, events: LogEvent[]): void {
+    this.awaitingFirstFrame = false;
+    const frame = FRAME.exec(undouble(line)) ?? FRAME.exec(line);
+    if (!frame) return;
+    const file = frame[1]!.split(/[\\/]/).pop();
+    if (file === 'run.py' && frame[2] === '<module>') {
+      this.uncaught = true;
+      events.push({ type: 'uncaughtTraceback' });
+    }
   }
 
   private continueConfig(segment: string, line: string, events: LogEvent[]): boolean {

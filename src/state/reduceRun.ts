@@ -230,15 +230,36 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
     case 'traceback':
       d.recognised = true;
       return;
+    case 'uncaughtTraceback':
+      d.recognised = true;
+      // A stop (the UI's flag raises Exception("Job stopped") up through run.py) and a finished run stay as they are.
+      if (d.status === 'stopped' || d.status === 'completed') return;
+      // The trainer's own `Error running job: …` came first and says more.
+      if (d.error !== null && d.errorFatal) return;
+      fail(d, 'error', 'the trainer raised an exception nothing caught (traceback through run.py)', true);
+      d.errorAwaitsException = true;
+      return;
     case 'exception':
       if (event.name === 'KeyboardInterrupt') {
         d.status = 'stopped';
+        if (d.errorAwaitsException) {
+          d.error = null;
+          d.errorFatal = false;
+          d.errorAwaitsException = false;
+        }
         return;
       }
-      if (d.status === 'stopped') return;
+      if (d.status === 'stopped' || d.status === 'completed') return;
+      // A traceback printed by code that caught it (a worker, a warning): the run goes on.
+      if (!event.uncaught) {
+        d.warnings += 1;
+        return;
+      }
       {
         const message = event.message ? `${event.name}: ${event.message}` : event.name;
-        fail(d, classifyError(message), message, false);
+        if (d.errorAwaitsException || d.error === null) fail(d, classifyError(message), message, true);
+        if (d.errorAwaitsException) d.error = { kind: classifyError(message), message };
+        d.errorAwaitsException = false;
       }
       return;
     case 'jobStopped':
@@ -422,6 +443,7 @@ function newSession(d: Draft): void {
   d.status = 'starting';
   d.error = null;
   d.errorFatal = false;
+  d.errorAwaitsException = false;
   d.finalSaved = false;
   d.lastSaveStep = null;
   d.lastSampleStep = null;

@@ -118,6 +118,8 @@ export interface RunState {
   lastTrainingN: number | null;
   /** The error came from the trainer's own failure report, not just a printed exception. */
   errorFatal: boolean;
+  /** The failure is known from a traceback through run.py; its exception line, which names it, has not come yet. */
+  errorAwaitsException: boolean;
   /** Loss history came from loss_log.db up to this step; the log adds only later steps. */
   lossFromDbUntil: number | null;
   /** The last lines of the log, newest last, with each bar's redraws collapsed into its newest state. */
@@ -178,6 +180,7 @@ export function initialRunState(): RunState {
     inputEnded: false,
     lastTrainingN: null,
     errorFatal: false,
+    errorAwaitsException: false,
     lossFromDbUntil: null,
     recentLines: [],
     gpu: initialGpu(),

@@ -153,9 +153,9 @@ describe('run state', () => {
 
   it('knows stopped from failed from completed', () => {
     expect(apply(initialRunState(), [[0, bar(5, 5)], [1, { type: 'jobStopped' }]]).status).toBe('stopped');
-    expect(apply(initialRunState(), [[0, bar(5, 5)], [1, { type: 'exception', name: 'KeyboardInterrupt', message: '' }]]).status).toBe('stopped');
+    expect(apply(initialRunState(), [[0, bar(5, 5)], [1, { type: 'exception', name: 'KeyboardInterrupt', message: '', uncaught: false }]]).status).toBe('stopped');
     expect(apply(initialRunState(), [[0, bar(5, 5)], [1, { type: 'error', kind: 'error', message: 'Job stopped' }]]).status).toBe('stopped');
-    const oom = apply(initialRunState(), [[0, bar(5, 5)], [1, { type: 'exception', name: 'torch.OutOfMemoryError', message: 'CUDA out of memory. Tried to allocate 2.00 GiB' }]]);
+    const oom = apply(initialRunState(), [[0, bar(5, 5)], [1, { type: 'uncaughtTraceback' }], [2, { type: 'exception', name: 'torch.OutOfMemoryError', message: 'CUDA out of memory. Tried to allocate 2.00 GiB', uncaught: true }]]);
     expect(oom.status).toBe('failed');
     expect(oom.error?.kind).toBe('oom');
     const done = apply(initialRunState(), [
@@ -169,7 +169,7 @@ describe('run state', () => {
   });
 
   it('a printed exception that training outlives is not a failure', () => {
-    const state = apply(initialRunState(), [[0, bar(5, 5)], [1, { type: 'traceback' }], [2, { type: 'exception', name: 'UserWarning', message: 'x' }], [3, bar(6, 6)]]);
+    const state = apply(initialRunState(), [[0, bar(5, 5)], [1, { type: 'traceback' }], [2, { type: 'exception', name: 'UserWarning', message: 'x', uncaught: false }], [3, bar(6, 6)]]);
     expect(state.status).toBe('training');
     expect(state.error).toBeNull();
   });
