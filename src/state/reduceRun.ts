@@ -149,6 +149,7 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
       return;
     case 'baseline':
       d.recognised = true;
+      d.baselineReached = true;
       if (!event.skipped) {
         setStatus(d, 'sampling');
         d.phase = { text: 'Generating baseline samples', n: null, total: null, detail: null };
@@ -370,10 +371,28 @@ function applyBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
   if (!trainingStarted(d)) d.status = 'preparing';
 }
 
+/**
+ * Descriptions of the bars a run draws besides the training bar (reference §3): model loading,
+ * quantizing, caching, downloads, prompt encoding, sampling. A job name that begins like one of
+ * them is still told by the config or by its `lr:` postfix.
+ */
+const PHASE_BAR = /^(?:Generating |Caching |Loading |Fetching |Downloading|Quantizing|Attaching quantization|Encoding |Building |Preprocessing|Unloading|Moving |Compiling|Saving )/;
+
+/**
+ * The training bar: the bar with an `lr:` postfix, or the bar named after the job. Its first draw
+ * has no postfix yet (`My Job:   0%|          | 0/4000 [00:00<?, ?it/s]`) and the name may not have
+ * been printed: then a named bar that is no known phase bar is the training bar when its total is
+ * the run's, or when it is drawn where training starts (after the baseline sample, before any
+ * training state of the session).
+ */
 function isTrainingBar(d: Draft, bar: TqdmBar): boolean {
   if (isSampleBar(bar.desc)) return false;
   if ('lr' in bar.postfix) return true;
-  return d.name !== null && bar.desc === d.name;
+  if (bar.desc === null) return false;
+  if (d.name !== null && bar.desc === d.name) return true;
+  if (PHASE_BAR.test(bar.desc)) return false;
+  if (d.totalSteps !== null && bar.total === d.totalSteps) return true;
+  return d.baselineReached && d.lastTrainingN === null;
 }
 
 function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
@@ -450,6 +469,7 @@ function newSession(d: Draft): void {
   d.phase = null;
   d.pauses.current = null;
   d.lastTrainingN = null;
+  d.baselineReached = false;
   // A new trainer process: its tqdm clock starts afresh.
   if (d.control.frozenMs !== 0) d.control = { ...d.control, frozenMs: 0 };
 }

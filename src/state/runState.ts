@@ -116,6 +116,8 @@ export interface RunState {
   inputEnded: boolean;
   /** The n of the newest training bar state in this session. */
   lastTrainingN: number | null;
+  /** This session reached its baseline sample (made or skipped): the next new bar is the training bar. */
+  baselineReached: boolean;
   /** The error came from the trainer's own failure report, not just a printed exception. */
   errorFatal: boolean;
   /** The failure is known from a traceback through run.py; its exception line, which names it, has not come yet. */
@@ -179,6 +181,7 @@ export function initialRunState(): RunState {
     recognised: false,
     inputEnded: false,
     lastTrainingN: null,
+    baselineReached: false,
     errorFatal: false,
     errorAwaitsException: false,
     lossFromDbUntil: null,
