@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LogReader } from '../../src/parse/logReader.js';
+import { readRunConfig } from '../../src/parse/runConfig.js';
+import { reduceRun } from '../../src/state/reduceRun.js';
+import { initialRunState, type RunState } from '../../src/state/runState.js';
+import { eventsOf, readLog } from '../helpers/readLog.js';
+
+// Three forms real logs take that used to read wrong, on fixtures made by real programs
+// (test/fixtures/made/make_fixtures.py: real tqdm, real json.dumps, Python's own tracebacks):
+// an exception nothing caught (the traceback's outermost frame is run.py at module level), a
+// config dump cut short, and the training bar's first draw before any postfix or name.
+
+const MADE = join(import.meta.dirname, '..', 'fixtures', 'made');
+/** A made fixture's text, without its two metadata lines. */
+const made = (name: string) => readFileSync(join(MADE, name), 'utf8').split('\n').slice(2).join('\n');
+
+/** Reads `text` as a live follow does: pushed, never ended (the log may go on). */
+function followed(text: string, chunk = 0): RunState {
+  const reader = new LogReader();
+  let state = initialRunState();
+  if (chunk <= 0) return reduceRun(state, reader.push(text, 1000));
+  for (let i = 0; i < text.length; i += chunk) state = reduceRun(state, reader.push(text.slice(i, i + chunk), 1000));
+  return state;
+}
+
+describe('a traceback through run.py at module level: an exception nothing caught', () => {
+  it('failed as soon as it is seen, though the log ends before the exception line', () => {
+    const text = made('uncaught-traceback-cut.txt');
+    for (const chunk of [0, 1, 7, 64]) {
+      const state = followed(text, chunk);
+      expect(state.status, `chunk ${chunk}`).toBe('failed');
+      expect(state.error).toEqual({ kind: 'error', message: 'the trainer raised an exception nothing caught (traceback through run.py)' });
+      expect(state.step).toBe(6);
+    }
+    // At the outermost frame already: nothing after it is needed.
+    const upToFrame = text.slice(0, text.indexOf('in <module>') + 'in <module>\n'.length);
+    expect(followed(upToFrame).status).toBe('failed');
+    expect(followed(upToFrame.slice(0, upToFrame.indexOf('  File "'))).status).toBe('training');
+  });
+
+  it('the exception line names the error when it arrives; the bar tqdm repaints at exit changes nothing', () => {
+    const { state, events } = readLog(made('uncaught-traceback.txt'));
+    expect(eventsOf(events, 'uncaughtTraceback')).toHaveLength(1);
+    expect(eventsOf(events, 'exception')).toEqual([{ type: 'exception', name: 'RuntimeError', message: 'CUDA error: an illegal memory access was encountered', uncaught: true }]);
+    expect(state.status).toBe('failed');
+    expect(state.error).toEqual({ kind: 'cuda', message: 'RuntimeError: CUDA error: an illegal memory access was encountered' });
+  });
+
+  it('a traceback printed by code that caught it (a thread dying in threading.py) is no failure: the run trains on', () => {
+    const text = made('caught-traceback.txt');
+    const { state, events } = readLog(text);
+    expect(eventsOf(events, 'uncaughtTraceback')).toHaveLength(0);
+    expect(eventsOf(events, 'exception')).toEqual([{ type: 'exception', name: 'ValueError', message: 'could not decode image /workspace/datasets/p3rs0n/img_017.jpg', uncaught: false }]);
+    expect(state.status).toBe('training');
+    expect(state.error).toBeNull();
+    expect(state.warnings).toBe(1);
+    // Not even for a moment: right after the exception line, before training goes on.
+    const upToException = text.slice(0, text.indexOf('ValueError: could not') + 100);
+    expect(followed(upToException.slice(0, upToException.indexOf('\n', upToException.indexOf('ValueError: could not')) + 1)).status).toBe('training');
+  });
+
+  it("ai-toolkit's own forms still read as before: the UI's stop flag and an old Ctrl-C are stops; a failure report comes first and stays", () => {
+    const frames = '  File "/root/ai-toolkit/run.py", line 120, in <module>\n    main()\n  File "/root/ai-toolkit/run.py", line 108, in main\n    raise e\n';
+    const bar = '\rmy_lora:  10%|#         | 300/3000 [05:00<45:00,  1.00it/s, lr: 1.0e-04 loss: 2.000e-01]\n';
+    const result = (completed: number, failures: number) => `\n========================================\nResult:\n - ${completed} completed jobs\n${failures ? ` - ${failures} failure\n` : ''}========================================\n`;
+    // The stop flag raises Exception("Job stopped") up through run.py.
+    const flagged = readLog(`${bar}Error running job: Job stopped\n${result(0, 1)}Traceback (most recent call last):\n${frames}Exception: Job stopped\n`).state;
+    expect(flagged.status).toBe('stopped');
+    expect(flagged.error).toBeNull();
+    // Ctrl-C before 2026-07: the Result block, then a KeyboardInterrupt traceback; failed for the moment it is cut after the frame.
+    const ctrlC = `${bar}${result(0, 0)}Traceback (most recent call last):\n${frames}KeyboardInterrupt\n`;
+    expect(followed(ctrlC.slice(0, ctrlC.indexOf('KeyboardInterrupt'))).status).toBe('failed');
+    const stopped = readLog(ctrlC).state;
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.error).toBeNull();
+    // The trainer's own report names the error; the traceback after it does not replace it.
+    const reported = readLog(`${bar}Error running job: CUDA out of memory. Tried to allocate 2.00 GiB\n${result(0, 1)}Traceback (most recent call last):\n${frames}torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n`).state;
+    expect(reported.status).toBe('failed');
+    expect(reported.error).toEqual({ kind: 'oom', message: 'CUDA out of memory. Tried to allocate 2.00 GiB' });
+  });
+});
+
+describe('a config dump cut short is read for what it has', () => {
+  it('rank, alpha, steps, save and sample intervals and the prompts so far, without the closing brace', () => {
+    const text = made('config-dump-cut.txt');
+    expect(text).not.toMatch(/^\}$/m);
+    for (const chunk of [0, 1, 7, 64]) {
+      const state = followed(text, chunk);
+      expect(state.lora, `chunk ${chunk}`).toEqual({ rank: 32, alpha: 16 });
+      expect(state.totalSteps).toBe(4000);
+      expect(state.config).toMatchObject({
+        trainerType: 'diffusion_trainer',
+        trainingFolder: '/workspace/ai-toolkit/output',
+        sqliteDbPath: '/workspace/ai-toolkit/aitk_db.db',
+        triggerWord: 'p3rs0n',
+        steps: 4000,
+        rank: 32,
+        alpha: 16,
+        saveEvery: 250,
+        maxStepSavesToKeep: 4,
+        sampleEvery: 250,
+        lr: 0.0001,
+        prompts: ['p3rs0n, a woman holding a coffee cup, in a beanie, sitting at a cafe'],
+        disableSampling: false,
+        modelName: 'black-forest-labs/FLUX.1-dev',
+      });
+    }
+    // Read to the end (a paste): the same.
+    expect(readLog(text).state.config?.prompts).toHaveLength(1);
+  });
+
+  it('what the dump has not reached yet is unknown, not a default; a longer read of it tells more', () => {
+    const text = made('config-dump-cut.txt');
+    const early = text.slice(0, text.indexOf('"linear_alpha"'));
+    let state = followed(early);
+    // The rank is there, the alpha not yet: no LoRA line from half of it.
+    expect(state.config).toMatchObject({ rank: 32, alpha: null, steps: null, saveEvery: null, sampleEvery: null, prompts: [], disableSampling: false });
+    expect(state.lora).toBeNull();
+    expect(state.totalSteps).toBeNull();
+    // The same reader, more of the dump.
+    const reader = new LogReader();
+    state = reduceRun(initialRunState(), reader.push(early, 1000));
+    state = reduceRun(state, reader.push(text.slice(early.length), 2000));
+    expect(state.config).toMatchObject({ rank: 32, alpha: 16, steps: 4000, saveEvery: 250 });
+    expect(state.lora).toEqual({ rank: 32, alpha: 16 });
+  });
+
+  it("the run folder's config still outranks the dump; the dump fills what the file lacks", () => {
+    const folder = readRunConfig({ job: 'extension', config: { name: 'from_file', process: [{ type: 'sd_trainer', train: { steps: 2000 }, sample: { prompts: ['from the file'] } }] } })!;
+    const reader = new LogReader();
+    let state = reduceRun(initialRunState(), [{ at: 0, event: { type: 'configLoaded', config: folder } }]);
+    state = reduceRun(state, reader.push(made('config-dump-cut.txt'), 1000));
+    expect(state.config).toMatchObject({ name: 'from_file', steps: 2000, prompts: ['from the file'], rank: 32, saveEvery: 250, modelName: 'black-forest-labs/FLUX.1-dev' });
+    expect(state.totalSteps).toBe(2000);
+  });
+
+  it('a dump that does not go on as JSON ends there, and the line after it is read as a log line', () => {
+    const { state, events } = readLog('{\n    "type": "sd_trainer",\n    "train": {\n        "steps": 1500,\nUsing SQLite database at /x/aitk_db.db\n');
+    expect(state.config?.steps).toBe(1500);
+    expect(state.sqliteDbPath).toBe('/x/aitk_db.db');
+    expect(eventsOf(events, 'config').at(-1)?.complete).toBe(false);
+  });
+});
+
+describe("the training bar's first draw: no postfix yet, and perhaps no name printed", () => {
+  it('after the baseline sample (here skipped), the first new bar is the training bar: it gives the name and the total', () => {
+    const text = made('first-training-bar.txt');
+    expect(text).not.toContain('lr:');
+    for (const chunk of [0, 1, 7]) {
+      const state = followed(text, chunk);
+      expect(state.name, `chunk ${chunk}`).toBe('Portrait v2: final cut');
+      expect(state.totalSteps).toBe(4000);
+      expect(state.step).toBe(0);
+      expect(state.status).toBe('training');
+    }
+  });
+
+  it("a named bar whose total is the run's is the training bar; phase bars and unnamed bars never are", () => {
+    const config = readRunConfig({ job: 'extension', config: { name: 'x', process: [{ type: 'sd_trainer', train: { steps: 4000 } }] } })!;
+    const start = () => reduceRun(initialRunState(), [{ at: 0, event: { type: 'configLoaded', config: { ...config, name: null } } }]);
+    const read = (text: string) => reduceRun(start(), new LogReader().push(text, 1000));
+    const first = read('\rMy Job:   0%|          | 0/4000 [00:00<?, ?it/s]');
+    expect(first).toMatchObject({ name: 'My Job', totalSteps: 4000, step: 0, status: 'training' });
+    // Other totals, known phases, no name: not training (before the baseline).
+    for (const bar of ['\rMy Job:   0%|          | 0/30 [00:00<?, ?it/s]', '\rCaching latents to disk:   0%|          | 0/4000 [00:00<?, ?it/s]', '\r  0%|          | 0/4000 [00:00<?, ?it/s]']) {
+      const state = read(bar);
+      expect(state.name, bar).toBeNull();
+      expect(state.lastTrainingN, bar).toBeNull();
+      expect(state.status, bar).not.toBe('training');
+    }
+    // After the baseline sample its own `Generating Images` bar is still a sample bar.
+    const sampling = read('Generating baseline samples before training\n\rGenerating Images:   0%|          | 0/2 [00:00<?, ?it/s]');
+    expect(sampling.status).toBe('sampling');
+    expect(sampling.lastTrainingN).toBeNull();
+  });
+});
