@@ -5,13 +5,14 @@ import type { RunState } from '../state/runState.js';
 import { isFinished } from '../state/runState.js';
 import type { Glyphs } from '../view/charts/index.js';
 import { Screen } from './components/Screen.js';
-import { composeDashboard, composeLines, composeTooSmall } from './compose.js';
+import { composeLines, composeTooSmall } from './compose.js';
 import { dispatchKey } from './keymap.js';
-import { computeLayout } from './layout.js';
+import { boxOf, computeLayout } from './layout.js';
 import type { ThemeName } from './theme.js';
 import { initialUi, reduceUi, type UiAction } from './uiState.js';
 import { isNewsworthy, ROUTINE_REFRESH_MS } from './refresh.js';
-import { buildViewModel } from './viewModel.js';
+import { buildScreen, panelInput, type PanelCache } from './screen.js';
+import { pictureArea } from './panels/samples.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
 import { buildGalleryModel } from './galleryModel.js';
 import { imageWishes } from './sampleView.js';
@@ -135,10 +136,6 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     { isActive: options.keys },
   );
 
-  // The sample images on screen (and the neighbours ←/→ reach) are decoded by the watcher.
-  useEffect(() => {
-    watch.wantImages(imageWishes(run, ui, size));
-  }, [watch, run.samples, run.images, ui.sample, ui.screen, ui.compareLeft, size.cols, size.rows]);
 
   // The full-screen view with a terminal graphics protocol: known from the environment, or asked once.
   const [protocol, setProtocol] = useState<ImageProtocolChoice | null>(() => (graphics ? graphics.known() : 'blocks'));
@@ -153,8 +150,9 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     };
   }, [ui.screen, protocol, graphics]);
 
-  // Pictures: grey characters without colour (NO_COLOR) or without Unicode blocks (--ascii).
-  const imageMode: HalfBlockMode = options.theme === 'mono' || options.glyphs === 'ascii' ? 'grey' : (options.imageMode ?? 'truecolor');
+  // Pictures: grey characters without colour (NO_COLOR); coloured spaces without Unicode blocks (--ascii).
+  const colour = options.imageMode ?? 'truecolor';
+  const imageMode: HalfBlockMode = options.theme === 'mono' ? 'grey' : options.glyphs === 'ascii' ? (colour === '256' ? 'spaces-256' : 'spaces-truecolor') : colour;
   const gallery = useMemo(() => {
     if (ui.screen === 'dashboard' || size.cols < 20 || size.rows < 6) return null;
     return buildGalleryModel({
@@ -184,36 +182,26 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     }
   }, [run, now, options.notify]);
 
-  const layout = computeLayout(size.cols, size.rows, { showLog: ui.showLog });
-  // The loss chart keeps its scale from frame to frame while the data fits it (fewer redrawn rows).
-  const lossYDomain = useRef<[number, number] | null>(null);
   const galleryShown = gallery !== null && !ui.showHelp;
-  const view = useMemo(() => {
-    if (layout.kind !== 'dashboard' || galleryShown) return null;
-    const model = buildViewModel({
-      run,
-      ui,
-      layout,
-      now,
-      target: options.target,
-      glyphs: options.glyphs,
-      previousLossYDomain: lossYDomain.current,
-      ...(options.stallFloorS !== undefined ? { stallFloorS: options.stallFloorS } : {}),
-      imageMode,
-    });
-    lossYDomain.current = model.lossYDomain;
-    return model;
-  },
-    // The layout is a value; its size and toggles are what matter.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [run, ui, now, size.cols, size.rows, options.target, options.glyphs, imageMode, galleryShown],
+  const input = useMemo(
+    () => panelInput(run, ui, now, { target: options.target, glyphs: options.glyphs, imageMode, ...(options.stallFloorS !== undefined ? { stallFloorS: options.stallFloorS } : {}) }),
+    [run, ui, now, options.target, options.glyphs, imageMode, options.stallFloorS],
   );
+  const layout = useMemo(() => computeLayout(size.cols, size.rows, input), [input, size.cols, size.rows]);
+  // Panels whose inputs did not change are not built again (the loss chart keeps its scale there too).
+  const panelCache = useRef<PanelCache>(new Map());
   const rows = useMemo(() => {
     if (galleryShown) return composeLines(gallery.lines, options.theme);
     if (layout.kind === 'tooSmall') return composeTooSmall(layout);
-    return view ? composeDashboard(view, layout, options.theme, ui.showHelp) : [];
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [gallery, galleryShown, view, size.cols, size.rows, options.theme, ui.showHelp]);
+    return buildScreen(input, layout, options.theme, panelCache.current);
+  }, [gallery, galleryShown, input, layout, options.theme]);
+
+  // The sample images on screen (and the neighbours ←/→ reach) are decoded by the watcher, at the size the panel has.
+  const samplesBox = layout.kind === 'dashboard' ? boxOf(layout, 'samples') : null;
+  const area = samplesBox ? pictureArea(samplesBox) : null;
+  useEffect(() => {
+    watch.wantImages(imageWishes(run, ui, size, area ? { cols: area.cols, rows: area.rows, imageMode } : null));
+  }, [watch, run.samples, run.images, ui.sample, ui.screen, ui.compareLeft, size.cols, size.rows, area?.cols, area?.rows, imageMode]);
   const sink = options.frameSink;
   useLayoutEffect(() => {
     sink?.(rows);

@@ -1,5 +1,5 @@
 import { styleFor, type TextStyle, type ThemeName } from './theme.js';
-import type { ViewLine } from './viewModel.js';
+import type { ViewLine } from './viewLine.js';
 
 /**
  * A styled line as one string with SGR codes, so that Ink lays out and draws one text node per

@@ -3,7 +3,7 @@ import { resolvePick, type ResolvedSample } from '../state/sampleIndex.js';
 import type { Glyphs } from '../view/charts/index.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
 import type { UiState } from './uiState.js';
-import { fitLine, viewLineWidth, type ViewLine, type ViewRun } from './viewModel.js';
+import { fitLine, viewLineWidth, type ViewLine, type ViewRun } from './viewLine.js';
 import { imageCells, missingImageNote, pickedImage, pixelsFor, promptCaption, shownSample, stepCaption } from './sampleView.js';
 
 /**

@@ -1,16 +1,32 @@
+import { PANELS } from './panels/index.js';
+import type { Panel, PanelInput, RowWants } from './panels/panel.js';
+
 /**
- * The dashboard's layout as a pure function of the terminal size. The frame is never taller than
- * rows − 1 (Ink clears the screen and the scrollback once a frame reaches the terminal's height).
- * Panels give way in a fixed order as the terminal shrinks; below the floor the screen says so.
+ * The dashboard's layout as a pure function of the terminal size and what each panel of the
+ * registry wants. The frame is never taller than rows − 1 (Ink clears the screen and the scrollback
+ * once a frame reaches the terminal's height). A wide screen with samples to show gets two
+ * columns, the samples in the right one at the column's full width; a narrow one stacks. Panels
+ * get their least rows first in priority order, then what serves them, then what is left; below
+ * the floor the screen says it is too small.
  */
 
 export const MIN_COLS = 60;
 export const MIN_ROWS = 16;
-/** From this width the GPU and samples panels sit beside the loss chart. */
-export const TWO_COLUMN_COLS = 110;
+/** From this width, with samples to show, the samples get a column of their own. */
+export const TWO_COLUMN_COLS = 100;
+/** The samples column: a share of the width, within bounds. */
+const SIDE_SHARE = 0.36;
+const SIDE_MIN_COLS = 38;
+const SIDE_MAX_COLS = 100;
 
-export interface LayoutOptions {
-  showLog: boolean;
+export interface PanelBox {
+  id: string;
+  x: number;
+  y: number;
+  cols: number;
+  rows: number;
+  /** One column: the panel spans the screen. */
+  stacked: boolean;
 }
 
 export interface DashboardLayout {
@@ -19,20 +35,8 @@ export interface DashboardLayout {
   /** Rows the frame uses, at most rows − 1. */
   height: number;
   twoColumns: boolean;
-  /** Width of the column that holds the loss chart. */
-  mainWidth: number;
-  /** Width of the side column (0 in one-column layouts). */
-  sideWidth: number;
-  rows: {
-    header: number;
-    progress: number;
-    loss: number;
-    speed: number;
-    gpu: number;
-    samples: number;
-    log: number;
-    footer: number;
-  };
+  /** Every panel on screen, in registry order, where it goes. */
+  boxes: PanelBox[];
 }
 
 export interface TooSmallLayout {
@@ -46,62 +50,114 @@ export interface TooSmallLayout {
 export type Layout = DashboardLayout | TooSmallLayout;
 
 interface Want {
-  id: keyof DashboardLayout['rows'];
-  min: number;
-  max: number;
+  panel: Panel;
+  wants: RowWants;
 }
 
-/** Gives each panel its minimum in priority order while there is room, then spreads what is left. */
-function allocate(budget: number, wants: Want[]): Partial<Record<Want['id'], number>> {
-  const out: Partial<Record<Want['id'], number>> = {};
+/** Rows for each panel of a column of `budget` rows: the least first by priority, then the ideal, then the most. */
+function allocate(budget: number, wants: Want[]): Map<Panel, number> {
+  const out = new Map<Panel, number>();
+  const byPriority = [...wants].sort((a, b) => a.panel.priority - b.panel.priority);
   let left = budget;
-  for (const want of wants) {
-    if (left >= want.min) {
-      out[want.id] = want.min;
-      left -= want.min;
+  for (const { panel, wants: w } of byPriority) {
+    if (w.min <= left) {
+      out.set(panel, w.min);
+      left -= w.min;
     }
   }
-  for (const want of wants) {
-    const given = out[want.id];
-    if (given === undefined) continue;
-    const more = Math.min(left, want.max - given);
-    out[want.id] = given + more;
-    left -= more;
+  for (const level of ['ideal', 'max'] as const) {
+    for (const { panel, wants: w } of byPriority) {
+      const given = out.get(panel);
+      if (given === undefined) continue;
+      const more = Math.max(0, Math.min(left, w[level] - given));
+      out.set(panel, given + more);
+      left -= more;
+    }
   }
   return out;
 }
 
-export function computeLayout(cols: number, rows: number, options: LayoutOptions): Layout {
+const sumMin = (wants: Want[]) => wants.reduce((n, w) => n + w.wants.min, 0);
+
+export function computeLayout(cols: number, rows: number, input: PanelInput, panels: readonly Panel[] = PANELS): Layout {
   const c = Math.max(0, Math.floor(cols || 0));
   const r = Math.max(0, Math.floor(rows || 0));
   if (c < MIN_COLS || r < MIN_ROWS) return { kind: 'tooSmall', cols: c, rows: r, needCols: MIN_COLS, needRows: MIN_ROWS };
+  const height = r - 1;
 
-  const header = 2;
-  const progress = 3;
-  const footer = 1;
-  const budget = r - 1 - header - progress - footer;
-  const twoColumns = c >= TWO_COLUMN_COLS;
+  const wanted = (place: string, width: number, stacked: boolean): Want[] =>
+    panels.filter((p) => p.place === place).flatMap((panel) => {
+      const wants = panel.wants(input, { cols: width, stacked });
+      return wants ? [{ panel, wants }] : [];
+    });
 
-  const wants: Want[] = [{ id: 'loss', min: 6, max: twoColumns ? 22 : 16 }, { id: 'speed', min: 2, max: 3 }];
-  if (options.showLog) wants.push({ id: 'log', min: 4, max: 12 });
-  if (!twoColumns) wants.push({ id: 'gpu', min: 3, max: 7 }, { id: 'samples', min: 4, max: 8 });
-  const given = allocate(budget, wants);
-  let loss = given.loss ?? 0;
-  // Whatever is still free goes to the chart.
-  const used = Object.values(given).reduce((a, b) => a + (b ?? 0), 0);
-  loss += budget - used;
+  const top = wanted('top', c, true);
+  const bottom = wanted('bottom', c, true);
+  const fixedBottom = bottom.filter((w) => w.wants.min === w.wants.max);
+  const flexBottom = bottom.filter((w) => w.wants.min !== w.wants.max);
+  const overlay = wanted('overlay', c, true)[0] ?? null;
 
-  let gpu = given.gpu ?? 0;
-  let samples = given.samples ?? 0;
-  let sideWidth = 0;
-  if (twoColumns) {
-    sideWidth = Math.max(36, Math.min(52, Math.round(c * 0.34)));
-    // The side column is as tall as the chart beside it.
-    gpu = Math.min(8, loss);
-    samples = loss - gpu >= 3 ? loss - gpu : 0;
+  // Two columns where the screen is wide and the side panels have more than a line to show.
+  const sideCols = Math.min(SIDE_MAX_COLS, Math.max(SIDE_MIN_COLS, Math.round(c * SIDE_SHARE)));
+  const sideWants = c >= TWO_COLUMN_COLS ? wanted('side', sideCols, false) : [];
+  const twoColumns = sideWants.some((w) => w.wants.min > 1);
+  const mainCols = twoColumns ? c - sideCols - 1 : c;
+  const columns: Array<{ x: number; cols: number; wants: Want[] }> = twoColumns
+    ? [
+        { x: 0, cols: mainCols, wants: wanted('main', mainCols, false) },
+        { x: mainCols + 1, cols: sideCols, wants: sideWants },
+      ]
+    : [{ x: 0, cols: c, wants: [...wanted('main', c, true), ...wanted('side', c, true)] }];
+
+  const topRows = top.reduce((n, w) => n + w.wants.min, 0);
+  const fixedBottomRows = fixedBottom.reduce((n, w) => n + w.wants.min, 0);
+  const budget = Math.max(0, height - topRows - fixedBottomRows);
+  // The log (and any other flexible bottom panel) only where the columns keep their least.
+  const columnsNeed = Math.max(...columns.map((col) => sumMin(col.wants)));
+  const flexRows = allocate(Math.max(0, budget - columnsNeed), flexBottom);
+  const middle = budget - [...flexRows.values()].reduce((a, b) => a + b, 0);
+
+  const boxes: PanelBox[] = [];
+  let y = 0;
+  for (const { panel, wants } of top) {
+    boxes.push({ id: panel.id, x: 0, y, cols: c, rows: wants.min, stacked: true });
+    y += wants.min;
   }
-  const mainWidth = twoColumns ? c - sideWidth - 1 : c;
-  const rowsOut = { header, progress, loss, speed: given.speed ?? 0, gpu, samples, log: given.log ?? 0, footer };
-  const height = header + progress + footer + loss + rowsOut.speed + rowsOut.log + (twoColumns ? 0 : gpu + samples);
-  return { kind: 'dashboard', cols: c, height, twoColumns, mainWidth, sideWidth, rows: rowsOut };
+  if (overlay) {
+    const rowsOverlay = middle + [...flexRows.values()].reduce((a, b) => a + b, 0);
+    boxes.push({ id: overlay.panel.id, x: 0, y, cols: c, rows: rowsOverlay, stacked: true });
+    y += rowsOverlay;
+  } else {
+    let bottomOfColumns = y;
+    for (const column of columns) {
+      const given = allocate(middle, column.wants);
+      let cy = y;
+      // Screen order is the registry's, whatever the priority.
+      for (const { panel } of column.wants) {
+        const n = given.get(panel) ?? 0;
+        if (n <= 0) continue;
+        boxes.push({ id: panel.id, x: column.x, y: cy, cols: column.cols, rows: n, stacked: !twoColumns });
+        cy += n;
+      }
+      bottomOfColumns = Math.max(bottomOfColumns, cy);
+    }
+    // A column shorter than the middle leaves its rows blank; the frame goes on under the taller one.
+    y = twoColumns ? y + middle : bottomOfColumns;
+    for (const { panel } of flexBottom) {
+      const n = flexRows.get(panel) ?? 0;
+      if (n <= 0) continue;
+      boxes.push({ id: panel.id, x: 0, y, cols: c, rows: n, stacked: true });
+      y += n;
+    }
+  }
+  for (const { panel, wants } of fixedBottom) {
+    boxes.push({ id: panel.id, x: 0, y, cols: c, rows: wants.min, stacked: true });
+    y += wants.min;
+  }
+  return { kind: 'dashboard', cols: c, height: y, twoColumns, boxes };
+}
+
+/** The box of a panel, if it is on screen. */
+export function boxOf(layout: DashboardLayout, id: string): PanelBox | null {
+  return layout.boxes.find((b) => b.id === id) ?? null;
 }

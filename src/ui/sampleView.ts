@@ -3,7 +3,7 @@ import { promptCount, resolvePick, sampledSteps, type ResolvedSample } from '../
 import type { RunState, SampleFile } from '../state/runState.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { baseName } from '../parse/checkpointName.js';
-import { renderHalfBlocks, resizeNearest, type HalfBlockMode, type RawImage } from '../view/halfBlock.js';
+import { pixelRowsPerCell, renderHalfBlocks, resizeNearest, type HalfBlockMode, type RawImage } from '../view/halfBlock.js';
 import type { UiState } from './uiState.js';
 
 /**
@@ -11,7 +11,7 @@ import type { UiState } from './uiState.js';
  * which images to ask the watcher to decode. Pure (the cell cache is a memo keyed by the image).
  */
 
-/** Size the panel's images are decoded to (see run/sampleImages PANEL_IMAGE_PX). */
+/** The least a picture is decoded to (the watcher decodes the newest step at this size at once: see run/sampleImages PANEL_IMAGE_PX). */
 export const PANEL_PX = 96;
 /** The largest a full-screen or comparison image is decoded to for half blocks. */
 const FULL_PX_LIMIT = 512;
@@ -34,11 +34,14 @@ export function imageCells(image: RawImage, maxCols: number, maxRows: number, mo
   const hit = sizes?.get(key);
   if (hit) return hit;
   const cols = Math.max(1, Math.floor(maxCols));
-  const pxRows = Math.max(2, Math.floor(maxRows) * 2);
-  const scale = Math.min(cols / image.width, pxRows / image.height);
+  const perCell = pixelRowsPerCell(mode);
+  const pxRows = Math.max(perCell, Math.floor(maxRows) * perCell);
+  // A cell is about twice as tall as wide: with one pixel a cell, the picture is squeezed to half height.
+  const cellAspect = 2 / perCell;
+  const scale = Math.min(cols / image.width, (pxRows * cellAspect) / image.height);
   const width = Math.max(1, Math.min(cols, Math.round(image.width * scale)));
-  let height = Math.max(1, Math.min(pxRows, Math.round(image.height * scale)));
-  if (height > 1 && height % 2 === 1) height -= 1;
+  let height = Math.max(1, Math.min(pxRows, Math.round((image.height * scale) / cellAspect)));
+  if (perCell === 2 && height > 1 && height % 2 === 1) height -= 1;
   const cells = { rows: renderHalfBlocks(resizeNearest(image, width, height), mode), cols: width };
   if (!sizes) {
     sizes = new Map();
@@ -100,7 +103,9 @@ export interface ImageWish {
  * The images the screen wants decoded, most important first: what is on screen, then the
  * neighbouring steps of the same prompt so that ←/→ find them ready.
  */
-export function imageWishes(run: RunState, ui: UiState, size: { cols: number; rows: number }): ImageWish[] {
+export function imageWishes(run: RunState, ui: UiState, size: { cols: number; rows: number }, panel: { cols: number; rows: number; imageMode: HalfBlockMode } | null = null): ImageWish[] {
+  // The dashboard's picture at the size its panel has (the watcher decodes the newest small at once).
+  const panelPx = panel ? Math.min(FULL_PX_LIMIT, Math.max(PANEL_PX, panel.cols, panel.rows * pixelRowsPerCell(panel.imageMode))) : PANEL_PX;
   const wishes: ImageWish[] = [];
   const add = (sample: SampleFile | null | undefined, maxPx: number) => {
     if (sample && sample.kind === 'image' && !wishes.some((w) => w.path === sample.path && w.maxPx >= maxPx)) wishes.push({ path: sample.path, maxPx });
@@ -113,11 +118,11 @@ export function imageWishes(run: RunState, ui: UiState, size: { cols: number; ro
     add(current.sample, px);
     add(resolvePick(run.samples, { step: ui.compareLeft, index: current.index })?.sample, px);
   }
-  add(current.sample, PANEL_PX);
+  add(current.sample, panelPx);
   const steps = sampledSteps(run.samples);
   const at = steps.indexOf(current.step);
   for (const neighbour of [steps[at - 1], steps[at + 1]]) {
-    if (neighbour !== undefined) add(resolvePick(run.samples, { step: neighbour, index: current.index })?.sample, PANEL_PX);
+    if (neighbour !== undefined) add(resolvePick(run.samples, { step: neighbour, index: current.index })?.sample, panelPx);
   }
   return wishes;
 }

@@ -1,5 +1,5 @@
 import type { RunStatus } from '../state/runState.js';
-import type { ViewStyle } from './viewModel.js';
+import type { ViewStyle } from './viewLine.js';
 
 /** Colours for the view's styles. `mono` (and NO_COLOR) uses none: only bold, dim and inverse. Pure. */
 

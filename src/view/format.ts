@@ -95,3 +95,8 @@ export function wrapText(text: string, width: number, maxLines: number): string[
   }
   return lines;
 }
+
+/** MiB as GiB with one decimal (nvidia-smi reports MiB): 18637 → "18.2"; unknown → "?". */
+export function formatGib(mib: number | null): string {
+  return mib === null ? '?' : (mib / 1024).toFixed(1);
+}

@@ -14,8 +14,17 @@ export interface RawImage {
   data: Uint8Array;
 }
 
-/** `'grey'` is for NO_COLOR: no escape codes, a luminance character ramp instead. */
-export type HalfBlockMode = 'truecolor' | '256' | 'grey';
+/**
+ * `'grey'` is for NO_COLOR: no escape codes, a luminance character ramp instead. `'spaces-*'` are
+ * for terminals without Unicode blocks (`--ascii`, a `linux` console): one pixel a cell, drawn as a
+ * space on a background colour.
+ */
+export type HalfBlockMode = 'truecolor' | '256' | 'grey' | 'spaces-truecolor' | 'spaces-256';
+
+/** Pixel rows one terminal row shows in a mode: two with half blocks, one with coloured spaces. */
+export function pixelRowsPerCell(mode: HalfBlockMode): 1 | 2 {
+  return mode === 'spaces-truecolor' || mode === 'spaces-256' ? 1 : 2;
+}
 
 const HALF_BLOCK = '▄';
 const RESET = '\x1b[0m';
@@ -134,6 +143,7 @@ function validate(img: RawImage): void {
  */
 export function renderHalfBlocks(image: RawImage, mode: HalfBlockMode): string[] {
   validate(image);
+  if (mode === 'spaces-truecolor' || mode === 'spaces-256') return renderSpaces(image, mode);
   const { width, height } = image;
   const rows: string[] = [];
   for (let y = 0; y < height; y += 2) {
@@ -163,6 +173,24 @@ export function renderHalfBlocks(image: RawImage, mode: HalfBlockMode): string[]
       line += HALF_BLOCK;
     }
     rows.push(mode === 'grey' ? line : line + RESET);
+  }
+  return rows;
+}
+
+/** One pixel a cell: a space on the pixel's colour (ASCII-only terminals still draw backgrounds). */
+function renderSpaces(image: RawImage, mode: 'spaces-truecolor' | 'spaces-256'): string[] {
+  const rows: string[] = [];
+  for (let y = 0; y < image.height; y++) {
+    let line = '';
+    let prev: string | null = null;
+    for (let x = 0; x < image.width; x++) {
+      const [r, g, b] = pixelAt(image, x, y);
+      const bg = mode === 'spaces-truecolor' ? `\x1b[48;2;${r};${g};${b}m` : `\x1b[48;5;${nearest256(r, g, b)}m`;
+      if (bg !== prev) line += bg;
+      prev = bg;
+      line += ' ';
+    }
+    rows.push(line + RESET);
   }
   return rows;
 }

@@ -249,7 +249,7 @@ async function startOnRun(label: string, env: Record<string, string>): Promise<{
   return { pane, folder };
 }
 
-const dashboardUp = (s: Screen) => s.text.includes('── Loss') && s.text.includes('Samples & checkpoints') && /pic_lora +COMPLETED/.test(s.text);
+const dashboardUp = (s: Screen) => s.text.includes('── Loss') && s.text.includes('── Samples') && /pic_lora +COMPLETED/.test(s.text);
 
 async function quit(pane: Pane): Promise<void> {
   pane.send('q');
@@ -267,12 +267,14 @@ describe.skipIf(!hasTmux || !hasSimDeps)('samples in a real terminal (tmux)', ()
     expect(coloursOn(first)).toEqual(['300_0']);
     expect(first.text).toContain('100 steps ago');
     expect(first.text).toContain('prompt 1/2');
-    // The prompt wraps beside the picture: one word of it is enough.
+    // The prompt under the picture: one word of it is enough.
     expect(first.text).toContain('fox');
     const panel = pictureOf(first, '300_0')!;
-    // In the side column, beside its caption.
+    // In a column of its own on the right, across it: at 120×40 at least 36 columns by 18 rows.
     expect(panel.left).toBeGreaterThan(COLS / 2);
-    expect(first.cells[panel.top]!.map((c) => c.ch).join('')).toContain('step 300');
+    expect(panel.right - panel.left + 1).toBeGreaterThanOrEqual(36);
+    expect(panel.bottom - panel.top + 1).toBeGreaterThanOrEqual(18);
+    expect(first.cells[panel.bottom + 1]!.map((c) => c.ch).join('')).toContain('step 300');
 
     pane.send('Left');
     const older = await pane.waitFor((s) => shows(s, '200_0') && /step 200\b/.test(s.text), 'step 200 after ←');
@@ -350,7 +352,7 @@ describe.skipIf(!hasTmux || !hasSimDeps)('samples in a real terminal (tmux)', ()
     // Half blocks (inside tmux there is no graphics protocol) over nearly the whole height.
     expect(big.bottom - big.top + 1).toBeGreaterThanOrEqual(ROWS - 5);
     expect(big.right - big.left + 1).toBeGreaterThanOrEqual(2 * (ROWS - 5));
-    expect(big.count).toBeGreaterThan(10 * panelSize);
+    expect(big.count).toBeGreaterThan(2 * panelSize);
 
     pane.send('x');
     const again = await pane.waitFor((s) => dashboardUp(s) && shows(s, '300_1') && !s.text.includes('any key returns'), 'the dashboard after a key');

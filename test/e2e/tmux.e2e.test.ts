@@ -41,7 +41,7 @@ describe.skipIf(!hasTmux)('lora-top in tmux', () => {
     const start = stepOf(first);
     await t.waitFor((s) => stepOf(s) >= start + 30);
     // The demo's samples (real JPEGs) show inline once the first one is written.
-    await t.waitFor((s) => s.includes('Samples & checkpoints') && s.includes('▄'), 30_000);
+    await t.waitFor((s) => s.includes('── Samples') && s.includes('▄'), 30_000);
 
     t.send('?');
     const help = await t.waitFor((s) => s.includes('── Keys'));

@@ -13,8 +13,11 @@ import { liveness, sessionElapsed, stallLimitSeconds } from '../../src/state/der
 import { estimateFinish } from '../../src/state/eta.js';
 import { dispatchKey, footerItems, type KeyPress } from '../../src/ui/keymap.js';
 import { initialUi, reduceUi, type UiAction, type UiState } from '../../src/ui/uiState.js';
-import { buildViewModel, controlBanner, type ViewLine } from '../../src/ui/viewModel.js';
-import { computeLayout, type DashboardLayout } from '../../src/ui/layout.js';
+import type { ViewLine } from '../../src/ui/viewLine.js';
+import { controlBanner, headerPanel } from '../../src/ui/panels/header.js';
+import { confirmPanel } from '../../src/ui/panels/confirm.js';
+import { footerPanel } from '../../src/ui/panels/footer.js';
+import { panelInput } from '../../src/ui/screen.js';
 import { dueNotices, noticeBytes } from '../../src/ui/notifications.js';
 import { parseCli } from '../../src/cli/args.js';
 import { EXIT, UserError } from '../../src/cli/errors.js';
@@ -502,11 +505,15 @@ describe('the stop question', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const LAYOUT = computeLayout(160, 40, { showLog: false }) as DashboardLayout;
-
+/** The header, the stop question and the footer as the dashboard builds them, 160 columns wide. */
 function view(state: RunState, now: number, ui: UiState = initialUi()) {
-  const model = buildViewModel({ run: state, ui, layout: LAYOUT, now, target: 3000, glyphs: 'unicode' });
-  return { header: model.header.map(text), confirm: model.confirm.map(text), footer: text(model.footer) };
+  const input = panelInput(state, ui, now, { target: 3000, glyphs: 'unicode', imageMode: 'truecolor' });
+  const box = (rows: number) => ({ cols: 160, rows, stacked: true });
+  return {
+    header: headerPanel.build(input, box(2), {}).map(text),
+    confirm: ui.confirmStop ? confirmPanel.build(input, box(30), {}).map(text) : [],
+    footer: text(footerPanel.build(input, box(1), {})[0] ?? []),
+  };
 }
 
 describe('dashboard: banners and the stop question', () => {

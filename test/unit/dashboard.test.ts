@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { readLog, fixtureText } from '../helpers/readLog.js';
-import { frameWhere, renderDashboard, stripAnsi } from '../helpers/dashboard.js';
+import { frameWhere, NOW, renderDashboard, stripAnsi } from '../helpers/dashboard.js';
 import { reduceRun } from '../../src/state/reduceRun.js';
 import { initialRunState, type RunState } from '../../src/state/runState.js';
 import { addImage, emptyImageCache } from '../../src/state/imageCache.js';
-import { computeLayout } from '../../src/ui/layout.js';
+import { boxOf, computeLayout } from '../../src/ui/layout.js';
+import { buildPanels, buildScreen, panelInput } from '../../src/ui/screen.js';
+import { initialUi } from '../../src/ui/uiState.js';
 
 // The dashboard rendered with ink-testing-library at fixed sizes, for each kind of run.
 
@@ -65,7 +67,7 @@ describe('dashboard rendering', () => {
     expect(plain).toMatch(/1\.57 s\/step/);
     expect(plain).toMatch(/ETA \d+m\d\ds \(\d\d:\d\d\)/);
     expect(plain).toMatch(/2000 +3000/);
-    expect(plain).toMatch(/Loss +now +0\.2635/);
+    expect(plain).toMatch(/Loss +smoothed .* now +0\.2635/);
     expect(plain).toMatch(/step 1200 /);
     r.unmount();
   });
@@ -131,60 +133,137 @@ describe('dashboard rendering', () => {
   });
 });
 
+/** A run in training with one sample of each of two prompts, decoded: a square image, red on top, blue below. */
+function withPicture(size = 64): RunState {
+  const data = new Uint8Array(size * size * 3);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) data.set(y < size / 2 ? [255, 0, 0] : [0, 0, 255], (y * size + x) * 3);
+  const path = '/o/samples/1__000001200_0.jpg';
+  return {
+    ...stateOf('001-lokr-saving-checkpoints-windows.txt'),
+    samples: [{ path, step: 1200, index: 0, createdMs: 1, kind: 'image' }],
+    images: addImage(emptyImageCache(), { path, maxPx: size, image: { width: size, height: size, channels: 3, data } }),
+  };
+}
+
+const inputOf = (state: RunState, showLog = false) => panelInput(state, { ...initialUi(), showLog }, NOW, { target: 3000, glyphs: 'unicode', imageMode: 'truecolor' });
+
 describe('layout', () => {
-  it('never uses the last row and keeps the floor', () => {
-    for (let cols = 20; cols <= 220; cols += 7) {
-      for (let rows = 5; rows <= 70; rows += 3) {
-        for (const showLog of [false, true]) {
-          const layout = computeLayout(cols, rows, { showLog });
+  it('every size from 60×16 to 300×90: every box inside the frame, none overlapping, the last row never used', () => {
+    const inputs = [initialRunState(), withPicture(), stateOf('019-sampling-inner-bar-unloading-vae.txt')].flatMap((state) => [inputOf(state), inputOf(state, true)]);
+    const problems: string[] = [];
+    for (let cols = 20; cols <= 300; cols += 5) {
+      for (let rows = 5; rows <= 90; rows += 3) {
+        for (const [i, input] of inputs.entries()) {
+          if ((cols + rows + i) % 2 === 0) continue;
+          const layout = computeLayout(cols, rows, input);
           if (cols < 60 || rows < 16) {
             expect(layout.kind).toBe('tooSmall');
             continue;
           }
-          expect(layout.kind).toBe('dashboard');
-          if (layout.kind !== 'dashboard') continue;
-          expect(layout.height).toBeLessThanOrEqual(rows - 1);
-          expect(layout.rows.loss).toBeGreaterThanOrEqual(6);
-          if (layout.twoColumns) expect(layout.mainWidth + 1 + layout.sideWidth).toBe(cols);
+          if (layout.kind !== 'dashboard') throw new Error(`no dashboard at ${cols}×${rows}`);
+          const where = `at ${cols}×${rows} (input ${i})`;
+          if (layout.height > rows - 1) problems.push(`height ${layout.height} ${where}`);
+          for (const box of layout.boxes) {
+            if (box.x + box.cols > cols || box.y + box.rows > layout.height || box.rows <= 0) problems.push(`${box.id} outside ${where}`);
+            for (const other of layout.boxes) {
+              const overlap = other !== box && box.x < other.x + other.cols && other.x < box.x + box.cols && box.y < other.y + other.rows && other.y < box.y + box.rows;
+              if (overlap) problems.push(`${box.id} overlaps ${other.id} ${where}`);
+            }
+          }
+          if ((boxOf(layout, 'loss')?.rows ?? 0) < 6) problems.push(`loss below 6 rows ${where}`);
+          if (boxOf(layout, 'footer')?.y !== layout.height - 1) problems.push(`footer not last ${where}`);
+          // The frame itself, on a coarser grid (building every panel costs more than a layout).
+          if (cols % 40 === 20 && rows % 12 === 2) {
+            const frame = buildScreen(input, layout, 'dark');
+            if (frame.length > rows - 1) problems.push(`frame of ${frame.length} rows ${where}`);
+            for (const line of frame) if ([...stripAnsi(line)].length > cols) problems.push(`a row of ${[...stripAnsi(line)].length} cells ${where}`);
+          }
         }
       }
     }
+    expect(problems.slice(0, 10)).toEqual([]);
   });
 
-  it('gives way in a fixed order as the terminal shrinks', () => {
-    const tall = computeLayout(80, 40, { showLog: true });
-    const short = computeLayout(80, 20, { showLog: true });
-    expect(tall.kind === 'dashboard' && tall.rows.samples > 0 && tall.rows.gpu > 0 && tall.rows.log > 0).toBe(true);
-    expect(short.kind === 'dashboard' && short.rows.samples === 0 && short.rows.speed === 2).toBe(true);
+  it('the sample picture gets its share: a column of its own from 100 columns, at least 36×18 cells at 120×40 and 60 columns at 200×55; it stays at 80×24', () => {
+    const state = withPicture();
+    const picture = (cols: number, rows: number) => {
+      const layout = computeLayout(cols, rows, inputOf(state));
+      if (layout.kind !== 'dashboard') throw new Error('too small');
+      const lines = buildPanels(inputOf(state), layout).get('samples') ?? [];
+      const cells = lines.filter((l) => l.some((r) => r.cells !== undefined));
+      return { layout, cols: Math.max(0, ...cells.map((l) => l.find((r) => r.cells !== undefined)!.cells!)), rows: cells.length };
+    };
+    const at = (cols: number, rows: number) => picture(cols, rows);
+    expect(at(120, 40)).toMatchObject({ layout: { twoColumns: true } });
+    expect(at(120, 40).cols).toBeGreaterThanOrEqual(36);
+    expect(at(120, 40).rows).toBeGreaterThanOrEqual(18);
+    expect(at(200, 55).cols).toBeGreaterThanOrEqual(60);
+    expect(at(240, 70).cols).toBeGreaterThanOrEqual(60);
+    expect(at(160, 45).cols).toBeGreaterThanOrEqual(50);
+    expect(at(100, 30).cols).toBeGreaterThanOrEqual(30);
+    const small = at(80, 24);
+    expect(small.layout.twoColumns).toBe(false);
+    expect(small.rows).toBeGreaterThanOrEqual(4);
+    // The loss chart keeps enough to read the trend.
+    for (const [cols, rows] of [[80, 24], [120, 40], [200, 55]] as const) expect(boxOf(at(cols, rows).layout, 'loss')!.rows).toBeGreaterThanOrEqual(6);
+  });
+
+  it('a panel with nothing to show takes one line: no nvidia-smi, no samples yet, no checkpoint yet; without samples the screen is one column', () => {
+    const base = stateOf('003-krea2-177h-eta.txt');
+    const state: RunState = { ...base, gpu: { ...base.gpu, problem: { kind: 'missing', message: 'nvidia-smi not found on PATH: no GPU figures' } } };
+    const layout = computeLayout(160, 45, inputOf(state));
+    if (layout.kind !== 'dashboard') throw new Error('too small');
+    expect(layout.twoColumns).toBe(false);
+    for (const id of ['gpu', 'samples', 'checkpoints']) expect(boxOf(layout, id)?.rows, id).toBe(1);
+    const lines = buildPanels(inputOf(state), layout);
+    const one = (id: string) => (lines.get(id) ?? []).map((l) => l.map((r) => r.text).join(''));
+    expect(one('gpu')).toEqual(['── GPU nvidia-smi not found on PATH: no GPU figures']);
+    expect(one('samples')[0]).toMatch(/^── Samples none yet/);
+    expect(one('checkpoints')[0]).toMatch(/^── Checkpoints none yet/);
+  });
+
+  it('the log, when shown, takes rows from the bottom only while the columns keep their least', () => {
+    const tall = computeLayout(80, 40, inputOf(withPicture(), true));
+    const short = computeLayout(80, 18, inputOf(withPicture(), true));
+    if (tall.kind !== 'dashboard' || short.kind !== 'dashboard') throw new Error('too small');
+    expect(boxOf(tall, 'log')!.rows).toBeGreaterThanOrEqual(4);
+    expect(boxOf(short, 'log')).toBeNull();
+    expect(boxOf(short, 'loss')!.rows).toBeGreaterThanOrEqual(6);
   });
 });
 
 describe('sample preview', () => {
-  // A 4×4 image: red on top, blue below.
-  const data = new Uint8Array(4 * 4 * 3);
-  for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) data.set(y < 2 ? [255, 0, 0] : [0, 0, 255], (y * 4 + x) * 3);
-  const path = '/o/samples/1__000001200_0.jpg';
-  const withPreview = (): RunState => ({
-    ...stateOf('001-lokr-saving-checkpoints-windows.txt'),
-    samples: [{ path, step: 1200, index: 0, createdMs: 1, kind: 'image' }],
-    images: addImage(emptyImageCache(), { path, maxPx: 96, image: { width: 4, height: 4, channels: 3, data } }),
-  });
-
-  it('draws the newest sample in coloured half blocks beside its step and the checkpoints', () => {
-    const r = renderDashboard(withPreview(), 120, 40, { imageMode: 'truecolor' });
+  it('at 120×40: the newest sample in coloured half blocks across its column, its step and prompt under it', () => {
+    const r = renderDashboard(withPicture(), 120, 40, { imageMode: 'truecolor' });
     const frame = r.lastFrame() ?? '';
     expect(frame).toContain('▄');
-    expect(frame).toMatch(/\x1b\[[0-9;]*38;2;255;0;0[0-9;]*m|\x1b\[[0-9;]*48;2;255;0;0[0-9;]*m/);
-    expect(r.plain()).toMatch(/── Samples & checkpoints/);
-    expect(r.plain()).toMatch(/▄+ step 1200\n.*▄+ 300 steps ago\n.*▄+ prompt 1\/1/);
+    expect(frame).toMatch(/\x1b\[[0-9;]*38;2;(?:255;0;0|0;0;255)[0-9;]*m|\x1b\[[0-9;]*48;2;255;0;0[0-9;]*m/);
+    const plain = r.plain();
+    expect(plain).toMatch(/── Loss .*── Samples/);
+    expect(plain).toMatch(/▄{36,}\n.*step 1200 · 300 steps ago/);
+    r.unmount();
+  });
+
+  it('at 80×24: the picture beside its step, stacked under the other panels', () => {
+    const r = renderDashboard(withPicture(), 80, 24, { imageMode: 'truecolor' });
+    expect(r.plain()).toMatch(/── Samples[^\n]*\n▄+ step 1200 · 300 steps ago/);
     r.unmount();
   });
 
   it('under NO_COLOR (mono) draws it with grey characters, no colour codes', () => {
-    const r = renderDashboard(withPreview(), 120, 40, { theme: 'mono' });
+    const r = renderDashboard(withPicture(), 120, 40, { theme: 'mono' });
     const frame = r.lastFrame() ?? '';
     expect(frame).not.toContain('▄');
-    expect(frame).not.toMatch(/\x1b\[[0-9;]*[34]8;2;/);
+    expect(frame).not.toMatch(/\x1b\[[0-9;]*[34]8;[25];/);
+    r.unmount();
+  });
+
+  it('with ASCII glyphs (no Unicode blocks) draws it with spaces on background colours, one pixel a cell', () => {
+    const r = renderDashboard(withPicture(), 120, 40, { glyphs: 'ascii', imageMode: 'truecolor' });
+    const frame = r.lastFrame() ?? '';
+    expect(frame).not.toContain('▄');
+    expect(frame).toMatch(/\x1b\[48;2;255;0;0m {10,}/);
+    expect(frame).toMatch(/\x1b\[48;2;0;0;255m {10,}/);
     r.unmount();
   });
 });

@@ -13,7 +13,7 @@ import { neighbourStep, promptCount, resolvePick, sampleAt, sampledSteps } from 
 import { buildGalleryModel, type GalleryInput } from '../../src/ui/galleryModel.js';
 import { imageCells, imageWishes, PANEL_PX, pixelsFor } from '../../src/ui/sampleView.js';
 import { initialUi, type UiState } from '../../src/ui/uiState.js';
-import type { ViewLine } from '../../src/ui/viewModel.js';
+import type { ViewLine } from '../../src/ui/viewLine.js';
 import type { RawImage } from '../../src/view/halfBlock.js';
 import { jsonSnapshot } from '../../src/view/snapshot.js';
 

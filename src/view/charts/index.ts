@@ -4,3 +4,4 @@ export * from './progressBar.js';
 export * from './lineChart.js';
 export * from './axis.js';
 export * from './lossChart.js';
+export * from './domain.js';
