@@ -82,11 +82,23 @@ export function chooseTheme(requested: ThemeName | undefined, env: NodeJS.Proces
   return requested ?? 'dark';
 }
 
-/** Braille and block glyphs need a UTF-8 locale (tmux and many terminals decide by it). */
+/** Terminals that cannot draw UTF-8 (braille, blocks, rules), whatever the locale says. */
+const ASCII_TERMINALS = /^(?:linux|dumb|vt\d+|vt\d+-.*|cons25|ansi|cygwin)$/;
+
+/**
+ * Braille and block glyphs, unless something says the terminal cannot draw them: `--ascii`, a
+ * `TERM` without UTF-8 (the `linux` console, `vt100`, `dumb`), or a locale that names another
+ * charset (`en_US.ISO-8859-1`). An unset, `C` or `POSIX` locale says nothing about the terminal on
+ * the person's desk — it is what a rented GPU box's container gives an SSH session — and Node writes
+ * UTF-8 whatever the locale: UTF-8 is assumed there.
+ */
 export function chooseGlyphs(asciiFlag: boolean, env: NodeJS.ProcessEnv): 'unicode' | 'ascii' {
   if (asciiFlag) return 'ascii';
+  if (ASCII_TERMINALS.test(env.TERM ?? '')) return 'ascii';
   const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
-  return /utf-?8/i.test(locale) ? 'unicode' : 'ascii';
+  const charset = /^[^.@]*\.([^@]+)/.exec(locale)?.[1];
+  if (charset === undefined || /^utf-?8$/i.test(charset)) return 'unicode';
+  return 'ascii';
 }
 
 /** 24-bit colour where the terminal says it has it (COLORTERM), else the 256-colour palette. */

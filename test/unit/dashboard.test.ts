@@ -7,6 +7,7 @@ import { addImage, emptyImageCache } from '../../src/state/imageCache.js';
 import { boxOf, computeLayout } from '../../src/ui/layout.js';
 import { buildPanels, buildScreen, panelInput } from '../../src/ui/screen.js';
 import { initialUi } from '../../src/ui/uiState.js';
+import { chooseGlyphs } from '../../src/ui/theme.js';
 
 // The dashboard rendered with ink-testing-library at fixed sizes, for each kind of run.
 
@@ -265,5 +266,18 @@ describe('sample preview', () => {
     expect(frame).toMatch(/\x1b\[48;2;255;0;0m {10,}/);
     expect(frame).toMatch(/\x1b\[48;2;0;0;255m {10,}/);
     r.unmount();
+  });
+});
+
+describe('glyphs: UTF-8 unless something says the terminal cannot draw it', () => {
+  it('an unset, C or POSIX locale is taken as UTF-8; a locale naming another charset, a TERM without UTF-8 or --ascii is not', () => {
+    const glyphs = (env: NodeJS.ProcessEnv, flag = false) => chooseGlyphs(flag, env);
+    for (const env of [{}, { LANG: 'C' }, { LANG: 'POSIX' }, { LC_ALL: 'C' }, { LANG: 'C.UTF-8' }, { LANG: 'en_US.utf8' }, { LANG: 'de_DE' }, { LANG: 'en_US.UTF-8@euro' }, { TERM: 'xterm-256color' }, { TERM: 'tmux-256color', LANG: '' }]) {
+      expect(glyphs(env), JSON.stringify(env)).toBe('unicode');
+    }
+    for (const env of [{ LANG: 'en_US.ISO-8859-1' }, { LC_ALL: 'ja_JP.eucJP', LANG: 'en_US.UTF-8' }, { LC_CTYPE: 'ru_RU.KOI8-R' }, { TERM: 'linux' }, { TERM: 'vt100' }, { TERM: 'vt220' }, { TERM: 'dumb', LANG: 'C.UTF-8' }]) {
+      expect(glyphs(env), JSON.stringify(env)).toBe('ascii');
+    }
+    expect(glyphs({ LANG: 'C.UTF-8' }, true)).toBe('ascii');
   });
 });
