@@ -5,11 +5,14 @@ import type { HalfBlockMode } from '../view/halfBlock.js';
 import type { UiState } from './uiState.js';
 import { fitLine, viewLineWidth, type ViewLine, type ViewRun } from './viewLine.js';
 import { imageCells, missingImageNote, pickedImage, pixelsFor, promptCaption, shownSample, stepCaption } from './sampleView.js';
+import { sampleAt } from '../state/sampleIndex.js';
+import { pixelRowsPerCell } from '../view/halfBlock.js';
+import { gridGeometry } from './sampleGrid.js';
 
 /**
- * The two screens that show samples large: one sample on the whole screen (`v`), and the same
- * prompt at two steps side by side (`c`). Pure: lines for Ink, and where a graphics-protocol image
- * goes when the terminal can draw one.
+ * The screens that show samples large: one sample on the whole screen (`v`), the same prompt at two
+ * steps side by side (`c`), and every sample as a grid of thumbnails (`g`). Pure: lines for Ink, and
+ * where a graphics-protocol image goes when the terminal can draw one.
  */
 
 export interface CellArea {
@@ -43,7 +46,49 @@ export interface GalleryInput {
 const run = (text: string, style: ViewRun['style'] = null): ViewRun => ({ text, style });
 
 export function buildGalleryModel(input: GalleryInput): GalleryModel {
+  if (input.ui.screen === 'grid') return gridModel(input);
   return input.ui.screen === 'compare' ? compareModel(input) : viewModel(input);
+}
+
+/** Steps across, prompts down, a thumbnail each; the selected one marked, its caption under the grid. */
+function gridModel({ run: state, ui, cols, height, glyphs, imageMode }: GalleryInput): GalleryModel {
+  const gutter = 2;
+  const g = gridGeometry(state, ui, cols - gutter, height);
+  const lines: ViewLine[] = [];
+  const steps = new Set(state.samples.map((s) => s.step)).size;
+  lines.push(fitLine([run('Samples ', 'title'), run(`${steps} sampled step${steps === 1 ? '' : 's'} · ${g.prompts.length ? `prompts ${g.prompts[0]! + 1}–${g.prompts[g.prompts.length - 1]! + 1}` : 'no prompts'}`, 'dim')], cols, glyphs));
+  const pointer = glyphs === 'unicode' ? '▸' : '>';
+  const cellText = (text: string, style: ViewRun['style']) => run(text.length > g.thumbCols ? text.slice(0, g.thumbCols) : text.padEnd(g.thumbCols), style);
+  const header: ViewLine = [run(' '.repeat(gutter))];
+  g.steps.forEach((step, i) => header.push(...(i > 0 ? [run(' ')] : []), cellText(`step ${step}`, step === g.selected?.step ? 'key' : 'dim')));
+  lines.push(fitLine(header, cols, glyphs));
+  const px = Math.max(g.thumbCols, g.thumbRows * pixelRowsPerCell(imageMode));
+  for (const index of g.prompts) {
+    const cells = g.steps.map((step) => {
+      const sample = sampleAt(state.samples, step, index);
+      const image = sample ? pickedImage(state, sample, px) : null;
+      if (image) return imageCells(image, g.thumbCols, g.thumbRows, imageMode);
+      return { rows: [sample ? (sample.kind === 'image' ? 'decoding…' : sample.kind) : '·'], cols: 0 };
+    });
+    for (let r = 0; r < g.thumbRows; r++) {
+      const chosen = index === g.selected?.index && r === 0;
+      const line: ViewLine = [run(chosen ? `${pointer} ` : ' '.repeat(gutter), 'key')];
+      cells.forEach((cell, i) => {
+        if (i > 0) line.push(run(' '));
+        const row = cell.rows[r];
+        if (cell.cols > 0 && row !== undefined) {
+          const pad = Math.floor((g.thumbCols - cell.cols) / 2);
+          line.push(run(' '.repeat(pad)), { text: row, style: null, cells: cell.cols }, run(' '.repeat(g.thumbCols - cell.cols - pad)));
+        } else line.push(cellText(cell.cols === 0 && r === 0 && row !== undefined ? row : '', 'dim'));
+      });
+      lines.push(fitLine(line, cols, glyphs));
+    }
+  }
+  const resolved = shownSample(state, ui);
+  lines.push(fitLine(resolved ? [run(stepCaption(state, resolved), 'value'), run(' · ', 'dim'), run(promptCaption(state, resolved.index), 'dim')] : [], cols, glyphs));
+  const keys: Array<[string, string]> = [['←/→', 'step'], ['↑/↓', 'prompt'], ['Enter', 'view'], ['g/Esc', 'back'], ['q', 'quit']];
+  lines.push(fitLine(keys.flatMap(([key, name], i) => [run(`${i > 0 ? '  ' : ''}${key}`, 'key'), run(` ${name}`, 'dim')]), cols, glyphs));
+  return { lines: lines.slice(0, height), imageArea: null, imagePath: null };
 }
 
 function viewModel({ run: state, ui, cols, height, glyphs, imageMode, graphics }: GalleryInput): GalleryModel {

@@ -340,6 +340,16 @@ export const KEYMAP: readonly KeyBinding[] = [
     footer: true,
     run: (_ctx, effects) => effects.ui({ type: 'openView' }),
   },
+  {
+    id: 'grid',
+    label: 'g',
+    name: 'grid',
+    help: 'Every sample as a grid: the steps across, the prompts down (the arrows move, Enter opens one on the whole screen, g or Esc returns).',
+    matches: typed('g', 'G'),
+    available: (ctx) => (ctx.ui.screen === 'grid' ? true : (noSamples(ctx) ?? true)),
+    footer: true,
+    run: (ctx, effects) => effects.ui(ctx.ui.screen === 'grid' ? { type: 'closeScreen' } : { type: 'openGrid' }),
+  },
 ];
 
 /** Handles one key press: runs the matching binding, or says why it cannot act. Returns whether a key matched. */
@@ -355,9 +365,17 @@ export function dispatchKey(key: KeyPress, ctx: KeyContext, effects: KeyEffects,
     else effects.ui({ type: 'closeScreen' });
     return true;
   }
-  // In the comparison, Esc returns to the dashboard.
-  if (ctx.ui.screen === 'compare' && key.escape === true && !ctx.ui.showHelp) {
+  // In the comparison and the grid, Esc returns to the dashboard.
+  if ((ctx.ui.screen === 'compare' || ctx.ui.screen === 'grid') && key.escape === true && !ctx.ui.showHelp) {
     effects.ui({ type: 'closeScreen' });
+    return true;
+  }
+  // In the grid, Enter opens the selected sample on the whole screen (the `v` key's rules apply).
+  if (ctx.ui.screen === 'grid' && key.return === true) {
+    const view = keymap.find((b) => b.id === 'view');
+    const available = view?.available(ctx) ?? 'no view';
+    if (available === true) effects.ui({ type: 'openView' });
+    else effects.ui({ type: 'flash', text: `Enter: ${available}`, now });
     return true;
   }
   // With the overlay open, Esc closes it; other keys still work as usual.

@@ -1,10 +1,11 @@
 import { findImage } from '../state/imageCache.js';
-import { promptCount, resolvePick, sampledSteps, type ResolvedSample } from '../state/sampleIndex.js';
+import { promptCount, resolvePick, sampleAt, sampledSteps, type ResolvedSample } from '../state/sampleIndex.js';
 import type { RunState, SampleFile } from '../state/runState.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { baseName } from '../parse/checkpointName.js';
 import { pixelRowsPerCell, renderHalfBlocks, resizeNearest, type HalfBlockMode, type RawImage } from '../view/halfBlock.js';
 import type { UiState } from './uiState.js';
+import { gridGeometry } from './sampleGrid.js';
 
 /**
  * Samples as the screen shows them: which image goes where, at what size, with what caption, and
@@ -112,6 +113,14 @@ export function imageWishes(run: RunState, ui: UiState, size: { cols: number; ro
   };
   const current = shownSample(run, ui);
   if (!current) return wishes;
+  if (ui.screen === 'grid') {
+    // Every thumbnail on the screen, the selected one first.
+    const g = gridGeometry(run, ui, size.cols - 2, size.rows - 1);
+    const px = Math.min(FULL_PX_LIMIT, Math.max(g.thumbCols, g.thumbRows * 2));
+    add(current.sample, px);
+    for (const index of g.prompts) for (const step of g.steps) add(sampleAt(run.samples, step, index), px);
+    return wishes;
+  }
   if (ui.screen === 'view') add(current.sample, pixelsFor(size.cols, size.rows - 2));
   if (ui.screen === 'compare' && ui.compareLeft !== null) {
     const px = pixelsFor(Math.floor((size.cols - 1) / 2), size.rows - 4);

@@ -2,8 +2,8 @@ import type { SamplePick } from '../state/sampleIndex.js';
 
 /** What the dashboard itself remembers, apart from the run: toggles, smoothing, a passing message. Pure. */
 
-/** The dashboard, two samples side by side, or one sample on the whole screen. */
-export type Screen = 'dashboard' | 'compare' | 'view';
+/** The dashboard, two samples side by side, one sample on the whole screen, or every sample as a grid. */
+export type Screen = 'dashboard' | 'compare' | 'view' | 'grid';
 
 export interface UiState {
   showHelp: boolean;
@@ -15,6 +15,8 @@ export interface UiState {
   /** The sample shown: a step (null follows the newest) and a prompt. */
   sample: SamplePick;
   screen: Screen;
+  /** Where the full-screen view returns to (the grid opens it too). */
+  viewFrom: Screen;
   /** In the comparison, the step on the left (the right one is `sample`). */
   compareLeft: number | null;
   /** The stop question (`x`) while it is asked: which answer is chosen. */
@@ -29,7 +31,7 @@ export const SMOOTHING_STEPS = [0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99] as const;
 export const FLASH_MS = 4000;
 
 export function initialUi(): UiState {
-  return { showHelp: false, showLog: false, smoothing: 0.9, flash: null, sample: { step: null, index: 0 }, screen: 'dashboard', compareLeft: null, confirmStop: null };
+  return { showHelp: false, showLog: false, smoothing: 0.9, flash: null, sample: { step: null, index: 0 }, screen: 'dashboard', viewFrom: 'dashboard', compareLeft: null, confirmStop: null };
 }
 
 export type UiAction =
@@ -44,6 +46,7 @@ export type UiAction =
   | { type: 'openCompare'; left: number; right: SamplePick }
   | { type: 'compareLeft'; step: number }
   | { type: 'openView' }
+  | { type: 'openGrid' }
   | { type: 'closeScreen' }
   | { type: 'askStop'; choices: StopChoice[] }
   | { type: 'moveStopChoice'; direction: -1 | 1 }
@@ -72,7 +75,9 @@ export function reduceUi(ui: UiState, action: UiAction): UiState {
     case 'compareLeft':
       return { ...ui, compareLeft: action.step };
     case 'openView':
-      return { ...ui, screen: 'view', showHelp: false };
+      return { ...ui, screen: 'view', viewFrom: ui.screen === 'grid' ? 'grid' : 'dashboard', showHelp: false };
+    case 'openGrid':
+      return { ...ui, screen: 'grid', showHelp: false };
     case 'askStop':
       return { ...ui, showHelp: false, confirmStop: { choice: action.choices[0]!, choices: action.choices } };
     case 'moveStopChoice': {
@@ -84,7 +89,8 @@ export function reduceUi(ui: UiState, action: UiAction): UiState {
     case 'closeStop':
       return ui.confirmStop ? { ...ui, confirmStop: null } : ui;
     case 'closeScreen':
-      return ui.screen === 'dashboard' ? ui : { ...ui, screen: 'dashboard', compareLeft: null };
+      if (ui.screen === 'view' && ui.viewFrom === 'grid') return { ...ui, screen: 'grid', viewFrom: 'dashboard' };
+      return ui.screen === 'dashboard' ? ui : { ...ui, screen: 'dashboard', compareLeft: null, viewFrom: 'dashboard' };
   }
 }
 

@@ -8,6 +8,7 @@ import { boxOf, computeLayout } from '../../src/ui/layout.js';
 import { buildPanels, buildScreen, panelInput } from '../../src/ui/screen.js';
 import { initialUi } from '../../src/ui/uiState.js';
 import { chooseGlyphs } from '../../src/ui/theme.js';
+import { gridGeometry } from '../../src/ui/sampleGrid.js';
 
 // The dashboard rendered with ink-testing-library at fixed sizes, for each kind of run.
 
@@ -279,5 +280,61 @@ describe('glyphs: UTF-8 unless something says the terminal cannot draw it', () =
       expect(glyphs(env), JSON.stringify(env)).toBe('ascii');
     }
     expect(glyphs({ LANG: 'C.UTF-8' }, true)).toBe('ascii');
+  });
+});
+
+describe('the grid of samples (g)', () => {
+  /** Steps 100–500 × 3 prompts, each a solid colour: red, green, blue by prompt; step k's brightness k/5. */
+  function gridRun(): RunState {
+    let images = emptyImageCache();
+    const samples: RunState['samples'] = [];
+    for (let s = 1; s <= 5; s++) {
+      for (let p = 0; p < 3; p++) {
+        const path = `/o/samples/${s}${p}__${String(s * 100).padStart(9, '0')}_${p}.jpg`;
+        samples.push({ path, step: s * 100, index: p, createdMs: s * 10 + p, kind: 'image' });
+        const data = new Uint8Array(8 * 8 * 3);
+        const level = Math.round((255 * s) / 5);
+        for (let i = 0; i < 64; i++) data.set([p === 0 ? level : 0, p === 1 ? level : 0, p === 2 ? level : 0], i * 3);
+        images = addImage(images, { path, maxPx: 64, image: { width: 8, height: 8, channels: 3, data } });
+      }
+    }
+    return { ...stateOf('001-lokr-saving-checkpoints-windows.txt'), samples, images };
+  }
+
+  it('geometry: the newest steps across, every prompt down, square thumbnails, the selected step in view', () => {
+    const run = gridRun();
+    const g = gridGeometry(run, initialUi(), 118, 39);
+    expect(g.prompts).toEqual([0, 1, 2]);
+    expect(g.thumbCols).toBe(2 * g.thumbRows);
+    expect(g.steps[g.steps.length - 1]).toBe(500);
+    expect(g.steps.length).toBe(Math.min(5, Math.floor(119 / (g.thumbCols + 1))));
+    expect(g.selected).toEqual({ step: 500, index: 0 });
+    // A narrow screen scrolls to the step picked.
+    const narrow = gridGeometry(run, { ...initialUi(), sample: { step: 100, index: 2 } }, 40, 39);
+    expect(narrow.steps[0]).toBe(100);
+    expect(narrow.selected).toEqual({ step: 100, index: 2 });
+  });
+
+  it('g shows every sample as thumbnails; the arrows move the selection; Enter opens it, a key returns to the grid, Esc to the dashboard', async () => {
+    const r = renderDashboard(gridRun(), 120, 40, { imageMode: 'truecolor' });
+    r.stdin.write('g');
+    const grid = await frameWhere(r, (f) => f.includes('Samples 5 sampled steps') && f.includes('step 500'));
+    expect(grid).toMatch(/step 100 +step 200 +step 300 +step 400 +step 500/);
+    const frame = r.lastFrame() ?? '';
+    // Red, green and blue thumbnails at full brightness (step 500) and at a fifth (step 100).
+    for (const colour of ['255;0;0', '0;255;0', '0;0;255', '51;0;0', '0;0;51']) expect(frame).toContain(`48;2;${colour}m`);
+    expect(grid).toMatch(/step 500 · 1000 steps ago · prompt 1\/3/);
+    r.stdin.write('\x1b[D'); // ←
+    await frameWhere(r, (f) => /step 400 · 1100 steps ago · prompt 1\/3/.test(f));
+    r.stdin.write('\x1b[B'); // ↓
+    await frameWhere(r, (f) => /step 400 · 1100 steps ago · prompt 2\/3/.test(f));
+    r.stdin.write('\r');
+    const view = await frameWhere(r, (f) => f.includes('any key returns'));
+    expect(view).toMatch(/step 400 .*prompt 2\/3/);
+    r.stdin.write('x');
+    await frameWhere(r, (f) => f.includes('Samples 5 sampled steps'));
+    r.stdin.write('\x1b');
+    await frameWhere(r, (f) => f.includes('── Loss'));
+    r.unmount();
   });
 });
