@@ -28,6 +28,12 @@ export function frameDiff(previous: readonly string[], next: readonly string[], 
     const line = next[i]!;
     const old = previous[i];
     if (line === old) continue;
+    // Only the changed middle where the rest of the line stays in place (a chart row beside a picture).
+    const span = old === undefined ? null : changedSpan(old, line);
+    if (span) {
+      out += `${ESC}[${i + 1};${span.column + 1}H${ESC}[0m${span.style}${span.text}`;
+      continue;
+    }
     const tail = old === undefined ? null : changedTail(old, line);
     if (tail) {
       // Reset first: the terminal may still hold the style a previous write left active.
@@ -81,6 +87,63 @@ function changedTail(old: string, line: string): { column: number; style: string
     width++;
   }
   return { column, style, text, width };
+}
+
+interface Unit {
+  text: string;
+  /** An SGR sequence (no cell), else one character of one cell. */
+  sgr: boolean;
+}
+
+/** A line as SGR sequences and one-cell characters; null when it holds anything else. */
+function units(line: string): Unit[] | null {
+  const out: Unit[] = [];
+  for (let i = 0; i < line.length; ) {
+    if (line.charCodeAt(i) === 27) {
+      SGR_AT.lastIndex = i;
+      const match = SGR_AT.exec(line);
+      if (!match) return null;
+      out.push({ text: match[0], sgr: true });
+      i += match[0].length;
+      continue;
+    }
+    const code = line.codePointAt(i)!;
+    if (!isSingleCell(code)) return null;
+    const size = code > 0xffff ? 2 : 1;
+    out.push({ text: line.slice(i, i + size), sgr: false });
+    i += size;
+  }
+  return out;
+}
+
+/** The SGR state after `list[0..end)`: the sequences since the last reset. */
+function styleAfter(list: readonly Unit[], end: number): string {
+  let style = '';
+  for (let k = 0; k < end; k++) {
+    const u = list[k]!;
+    if (u.sgr) style = u.text === `${ESC}[0m` ? '' : style + u.text;
+  }
+  return style;
+}
+
+/**
+ * Where `line` differs from `old` only in a middle of the same width, with the same style after it:
+ * that middle alone (its column, the style active at its start, its text). Null otherwise.
+ */
+function changedSpan(old: string, line: string): { column: number; style: string; text: string } | null {
+  const a = units(old);
+  const b = units(line);
+  if (!a || !b) return null;
+  let p = 0;
+  while (p < a.length && p < b.length && a[p]!.text === b[p]!.text) p++;
+  let s = 0;
+  while (s < a.length - p && s < b.length - p && a[a.length - 1 - s]!.text === b[b.length - 1 - s]!.text) s++;
+  if (s === 0) return null;
+  const cells = (list: Unit[], from: number, to: number) => list.slice(from, to).reduce((n, u) => n + (u.sgr ? 0 : 1), 0);
+  if (cells(a, p, a.length - s) !== cells(b, p, b.length - s)) return null;
+  // The unchanged rest keeps its look only when the style entering it is the same.
+  if (styleAfter(a, a.length - s) !== styleAfter(b, b.length - s)) return null;
+  return { column: cells(b, 0, p), style: styleAfter(b, p), text: b.slice(p, b.length - s).map((u) => u.text).join('') };
 }
 
 /** Characters lora-top draws that every terminal shows one cell wide. */

@@ -23,8 +23,15 @@ describe('frame writer', () => {
     expect(frameDiff(['a', 'b', 'c'], ['a', 'B', 'c'])).toBe('\x1b[2;1H\x1b[0mB\x1b[K');
     expect(frameDiff(['a', 'b', 'c'], ['a'])).toBe('\x1b[2;1H\x1b[2K\x1b[3;1H\x1b[2K');
     expect(frameDiff([], ['x', 'y'])).toBe('\x1b[1;1H\x1b[2Kx\x1b[2;1H\x1b[2Ky');
-    // The style active at the change is set again; a shorter line is cleared to its end.
-    expect(frameDiff(['step \x1b[1m120\x1b[0m/3000'], ['step \x1b[1m121\x1b[0m/3000'])).toBe('\x1b[1;8H\x1b[0m\x1b[1m1\x1b[0m/3000\x1b[K');
+    // The style active at the change is set again; a change of the same width is written alone, the
+    // rest of the line stays (a chart row beside a picture does not send the picture again).
+    expect(frameDiff(['step \x1b[1m120\x1b[0m/3000'], ['step \x1b[1m121\x1b[0m/3000'])).toBe('\x1b[1;8H\x1b[0m\x1b[1m1');
+    const picture = '\x1b[38;2;1;2;3m\x1b[48;2;4;5;6m▄▄▄▄\x1b[0m';
+    expect(frameDiff([`⣿⡀ loss   ${picture}`], [`⣿⣀ loss   ${picture}`])).toBe('\x1b[1;2H\x1b[0m⣀');
+    // Not when the rest would look different (the style entering it changed) or move (another width).
+    expect(frameDiff(['\x1b[31ma\x1b[0mb'], ['\x1b[32ma\x1b[0mb'])).toBe('\x1b[1;1H\x1b[0m\x1b[32ma\x1b[0mb\x1b[K');
+    expect(frameDiff(['\x1b[31mab'], ['\x1b[32mab'])).toBe('\x1b[1;1H\x1b[0m\x1b[32mab\x1b[K');
+    // A shorter line is cleared to its end.
     expect(frameDiff(['ETA 10m05s'], ['ETA 9m59s'])).toBe('\x1b[1;5H\x1b[0m9m59s\x1b[K');
     // A line that now fills the last column is not cleared after it (xterm would lose that cell).
     expect(frameDiff(['ab'], ['ac'], 2)).toBe('\x1b[1;2H\x1b[0mc');
