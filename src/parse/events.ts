@@ -69,8 +69,12 @@ export type LogEvent =
   | { type: 'traceback' }
   /** A traceback whose outermost frame is run.py's module level: an exception nothing caught, the trainer is dying. */
   | { type: 'uncaughtTraceback' }
-  /** The last line of a traceback; `uncaught` when that traceback went through run.py's module level. */
-  | { type: 'exception'; name: string; message: string; uncaught: boolean }
+  /**
+   * The last line of a traceback. `uncaught`: true when that traceback went through run.py's module
+   * level (nothing caught it), false when its outermost frame is elsewhere (code that caught it
+   * printed it), null when no frame of it was in view.
+   */
+  | { type: 'exception'; name: string; message: string; uncaught: boolean | null }
   | { type: 'jobStopped' }
   | { type: 'processExit'; signal: string | null; code: number | null; text: string }
   /** The kernel's OOM killer line (from dmesg, pasted or piped in). */

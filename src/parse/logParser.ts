@@ -117,15 +117,23 @@ const TRACEBACK = /^Traceback \(most recent call last\):(?:Traceback \(most rece
 const CHAINED = /^(?:During handling of the above exception, another exception occurred:|The above exception was the direct cause of the following exception:)/;
 /** A traceback frame: `File "<path>", line N, in <function>` (the doubled copy of an old tee may follow). */
 const FRAME = /^File "([^"]*)", line \d+, in (\S+)/;
-const EXCEPTION_LINE = /^([A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit|Warning|error|Stop\w*)|[A-Za-z_][\w.]*\.[A-Z]\w*)(?:\s*:\s?(.*))?$/;
+/** What a paste puts where it left lines out: `...`, `[...]`, `…`. */
+const ELISION = /^\[?(?:\.{3}|…)\]?$/;
+/** The interpreter's own launcher (`python -m`, a debugger's `run_path`): frames above the program's outermost one. */
+const LAUNCHER_FILE = /^(?:<frozen runpy>|runpy\.py)$/;
+const EXCEPTION_LINE = /^((?:[A-Za-z_][\w.]*)?(?:Error|Exception|Interrupt|Exit|Warning|error|Stop\w*)|[A-Za-z_][\w.]*\.[A-Z]\w*)(?:\s*:\s?(.*))?$/;
 
 type Mode = 'normal' | 'config' | 'result' | 'traceback' | 'afterException';
 
 export class LogParser {
   private mode: Mode = 'normal';
   private dump: ConfigDumpReader | null = null;
-  /** Inside a traceback, before its first `File "…"` line. */
+  /** Inside a traceback, before its first `File "…"` line (launcher frames aside). */
   private awaitingFirstFrame = false;
+  /** The traceback's outermost frame has been read: whether it was run.py's module level is known. */
+  private framed = false;
+  /** The line before was a frame that was not indented (a paste that lost its indentation): this one is its source line. */
+  private afterBareFrame = false;
   /** The traceback under way went through run.py's module level: nothing caught it. */
   private uncaught = false;
   private resultCompleted: number | null = null;
@@ -164,9 +172,11 @@ export class LogParser {
     const events: LogEvent[] = [];
 
     if (!final) {
-      // The live tail: only a bar state is worth reading before it is finished.
+      // The live tail: only a bar state is worth reading before it is finished, and the outermost
+      // frame of a traceback once it visibly names run.py's module level (the trainer is dying).
       const bar = segment.includes('%|') ? parseTqdmBar(segment.trimStart()) : null;
       if (bar) events.push({ type: 'bar', bar: { ...bar, trailing: '' } });
+      else if (this.mode === 'traceback' && this.awaitingFirstFrame && segment.endsWith('in <module>')) this.readFrame(segment.trim(), events, true);
       return events;
     }
 
@@ -220,9 +230,17 @@ export class LogParser {
         if (RULE.test(line)) return events;
         break;
       }
-      case 'traceback':
+      case 'traceback': {
+        const afterBareFrame = this.afterBareFrame;
+        this.afterBareFrame = false;
         if (/^\s/.test(segment) || line.startsWith('^') || line.startsWith('~')) {
-          if (this.awaitingFirstFrame && line.startsWith('File "')) this.readFirstFrame(line, events);
+          if (this.awaitingFirstFrame && line.startsWith('File "')) this.readFrame(line, events, false);
+          return events;
+        }
+        // A frame that lost its indentation (a paste rendered as text): its source line follows, bare too.
+        if (line.startsWith('File "')) {
+          if (this.awaitingFirstFrame) this.readFrame(line, events, false);
+          this.afterBareFrame = true;
           return events;
         }
         if (TRACEBACK.test(line)) return events; // the doubled copy of an old `--log` tee
@@ -230,6 +248,7 @@ export class LogParser {
           this.beginTraceback();
           return events;
         }
+        if (ELISION.test(line)) return events; // frames a paste left out
         {
           const exception = this.readException(line);
           if (exception) {
@@ -238,8 +257,10 @@ export class LogParser {
             return events;
           }
         }
+        if (afterBareFrame) return events;
         this.mode = 'normal';
         break;
+      }
       case 'afterException':
         if (CHAINED.test(line)) {
           this.mode = 'traceback';
@@ -318,26 +339,34 @@ export class LogParser {
     let message = (match[2] ?? '').trim();
     // `IndexErrorIndexError: : list index out of rangelist index out of range`
     message = undouble(message.replace(/^:\s*/, ''));
-    return { type: 'exception', name, message, uncaught: this.uncaught };
+    // No frame in view (a paste that left them out): who caught it is not known.
+    return { type: 'exception', name, message, uncaught: this.framed ? this.uncaught : null };
   }
 
   /** A traceback (or the next one of a chain) begins: its first frame tells whether anything caught it. */
   private beginTraceback(): void {
     this.awaitingFirstFrame = true;
+    this.framed = false;
     this.uncaught = false;
+    this.afterBareFrame = false;
   }
 
   /**
    * The outermost frame of a traceback. Python prints the outermost first: one in ai-toolkit's
    * `run.py` at module level means the exception went up through everything to the interpreter —
-   * the trainer is dying, whether or not the log goes on to its `SomeError: message` line.
+   * the trainer is dying, whether or not the log goes on to its `SomeError: message` line. The
+   * frames of the interpreter's launcher (`python -m run`) come before it and are passed over.
+   * `tail`: the line may not be whole yet; only a frame that is visibly run.py's module level counts.
    */
-  private readFirstFrame(line: string, events: LogEvent[]): void {
-    this.awaitingFirstFrame = false;
+  private readFrame(line: string, events: LogEvent[], tail: boolean): void {
     const frame = FRAME.exec(undouble(line)) ?? FRAME.exec(line);
-    if (!frame) return;
-    const file = frame[1]!.split(/[\\/]/).pop();
-    if (file === 'run.py' && frame[2] === '<module>') {
+    const file = frame ? frame[1]!.split(/[\\/]/).pop()! : null;
+    const moduleOfRunPy = file === 'run.py' && frame![2] === '<module>';
+    if (tail && !moduleOfRunPy) return;
+    if (file !== null && LAUNCHER_FILE.test(file)) return;
+    this.awaitingFirstFrame = false;
+    this.framed = true;
+    if (moduleOfRunPy) {
       this.uncaught = true;
       events.push({ type: 'uncaughtTraceback' });
     }

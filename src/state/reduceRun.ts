@@ -211,8 +211,8 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
       return;
     case 'error':
       d.recognised = true;
-      if (event.message === 'Job stopped') {
-        // The UI's stop flag raises Exception("Job stopped"): a stop, not a failure.
+      if (isStopMessage(event.message)) {
+        // The UI's stop flag raises Exception("Job stopped") (its queue button "Job returning to queue"): a stop, not a failure.
         d.status = 'stopped';
         return;
       }
@@ -243,17 +243,33 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
     case 'exception':
       if (event.name === 'KeyboardInterrupt') {
         d.status = 'stopped';
-        if (d.errorAwaitsException) {
+        // What a traceback only suggested (through run.py, its exception line not yet read; or none of its frames in view) was this stop.
+        if (d.errorAwaitsException || !d.errorFatal) {
           d.error = null;
           d.errorFatal = false;
           d.errorAwaitsException = false;
         }
         return;
       }
+      if (event.name === 'Exception' && isStopMessage(event.message)) {
+        // The stop flag's exception at the end of its traceback: the failure the Result block
+        // reported (` - 1 failure`), when its `Error running job: Job stopped` was not in view, was this stop.
+        d.status = 'stopped';
+        d.error = null;
+        d.errorFatal = false;
+        d.errorAwaitsException = false;
+        return;
+      }
       if (d.status === 'stopped' || d.status === 'completed') return;
       // A traceback printed by code that caught it (a worker, a warning): the run goes on.
-      if (!event.uncaught) {
+      if (event.uncaught === false) {
         d.warnings += 1;
+        return;
+      }
+      if (event.uncaught === null) {
+        // None of its frames in view: failed for now, unless training goes on.
+        const message = event.message ? `${event.name}: ${event.message}` : event.name;
+        fail(d, classifyError(message), message, false);
         return;
       }
       {
@@ -397,8 +413,10 @@ function isTrainingBar(d: Draft, bar: TqdmBar): boolean {
 
 function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
   if (isFinished(d.status)) {
-    // Training bars after a failure that only a printed exception suggested: the run went on.
+    // Training bars after a failure that only a printed exception suggested: the run went on, once
+    // the bar moves (tqdm draws the bar once more, unchanged, as the interpreter exits).
     if (d.status !== 'failed' || d.errorFatal) return;
+    if (d.lastTrainingN !== null && bar.n <= d.lastTrainingN) return;
     d.error = null;
   }
   if (d.name === null && bar.desc !== null) d.name = bar.desc;
@@ -438,6 +456,11 @@ function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): vo
     d.status = d.finalSaved && bar.n >= bar.total ? d.status : 'training';
     d.phase = null;
   }
+}
+
+/** The stop flag's exception (`Job stopped`) and the queue button's (`Job returning to queue`): the job was stopped, it did not fail. */
+function isStopMessage(message: string): boolean {
+  return message === 'Job stopped' || message === 'Job returning to queue';
 }
 
 function trainingStarted(d: Draft): boolean {

@@ -82,6 +82,125 @@ describe('a traceback through run.py at module level: an exception nothing caugh
   });
 });
 
+describe('an exception nothing caught, in the forms real logs take it', () => {
+  const UNCAUGHT = 'the trainer raised an exception nothing caught (traceback through run.py)';
+
+  it('a paste of a traceback the old `--log` tee wrote twice, cut before its exception line: failed, one traceback', () => {
+    const text = made('doubled-tee-traceback-paste.txt');
+    expect(text).toContain('main()main()');
+    for (const chunk of [0, 1, 7, 64]) {
+      const state = followed(text, chunk);
+      expect(state.status, `chunk ${chunk}`).toBe('failed');
+      expect(state.error?.message).toBe(UNCAUGHT);
+    }
+    const { events, state } = readLog(text);
+    expect(eventsOf(events, 'traceback')).toHaveLength(1);
+    expect(eventsOf(events, 'uncaughtTraceback')).toHaveLength(1);
+    expect(state.status).toBe('failed');
+  });
+
+  it('a traceback pasted as text, every line without its indentation: its outermost frame still tells', () => {
+    const text = made('unindented-traceback-paste.txt');
+    expect(text).toMatch(/^File "\/workspace\/ai-toolkit\/run\.py", line \d+, in <module>$/m);
+    expect(followed(text).status).toBe('failed');
+    // With its exception line, the error is named; the source lines in between are no log lines.
+    const { events, state } = readLog(`${text}RuntimeError: CUDA error: an illegal memory access was encountered\n`);
+    expect(state.error).toEqual({ kind: 'cuda', message: 'RuntimeError: CUDA error: an illegal memory access was encountered' });
+    expect(eventsOf(events, 'text')).toEqual([]);
+    // A caught one that lost its indentation (threading's excepthook, made-fixture text) stays caught.
+    const caught = made('caught-traceback.txt').replace(/^ +(?=File "|self\.|raise )/gm, '');
+    expect(caught).toMatch(/^File "\/usr\/lib\/python3[.\d]*\/threading\.py"/m);
+    const after = readLog(caught).state;
+    expect(after.status).toBe('training');
+    expect(after.warnings).toBe(1);
+  });
+
+  it('`python -m run`: the interpreter\'s runpy frames come first, run.py\'s module level after them', () => {
+    const text = made('python-m-run-traceback.txt');
+    const traceback = text.slice(text.indexOf('Traceback (most recent call last):'), text.indexOf('RuntimeError: CUDA error'));
+    expect(traceback).toMatch(/^ {2}File "<frozen runpy>"/m);
+    // The traceback alone (a paste), cut before the exception line: failed.
+    expect(followed(traceback).status).toBe('failed');
+    const { events, state } = readLog(text);
+    expect(eventsOf(events, 'exception')).toEqual([{ type: 'exception', name: 'RuntimeError', message: 'CUDA error: an illegal memory access was encountered', uncaught: true }]);
+    expect(state.status).toBe('failed');
+    expect(state.warnings).toBe(0);
+  });
+
+  it('the outermost frame counts as soon as it is written, before its line is ended', () => {
+    const text = made('uncaught-traceback-cut.txt');
+    const end = text.indexOf('in <module>') + 'in <module>'.length;
+    expect(followed(text.slice(0, end)).status).toBe('failed');
+    expect(followed(text.slice(0, end - 3)).status).toBe('training');
+    // The line then ends: still one failure.
+    const reader = new LogReader();
+    const first = reduceRun(initialRunState(), reader.push(text.slice(0, end), 1000));
+    const events = reader.push(text.slice(end), 2000);
+    expect(events.filter((e) => e.event.type === 'uncaughtTraceback')).toHaveLength(0);
+    expect(reduceRun(first, events).status).toBe('failed');
+  });
+
+  it("the UI's stop flag: `Exception: Job stopped` ends the traceback of a stop, even with no `Error running job` line in view", () => {
+    const text = made('stop-flag-result-paste.txt');
+    expect(text).not.toContain('Error running job');
+    for (const chunk of [0, 1, 7]) {
+      const state = followed(text, chunk);
+      expect(state.status, `chunk ${chunk}`).toBe('stopped');
+      expect(state.error).toBeNull();
+    }
+    // Before its exception line, the Result block's failure is all there is.
+    expect(followed(text.slice(0, text.indexOf('Exception: Job stopped'))).status).toBe('failed');
+    // The queue button raises Exception("Job returning to queue") the same way: a stop too.
+    const requeued = text.replaceAll('Job stopped', 'Job returning to queue');
+    expect(readLog(requeued).state.status).toBe('stopped');
+    expect(readLog(`Error running job: Job returning to queue\n${requeued}`).state).toMatchObject({ status: 'stopped', error: null });
+    // Any other exception at the end of the same traceback is the failure.
+    const failed = readLog(text.replace('Exception: Job stopped', 'ValueError: Job stopped early')).state;
+    expect(failed.status).toBe('failed');
+  });
+
+  it('Ctrl-C as run.py handled it until 2026-07: the Result block, then a KeyboardInterrupt traceback through run.py is a stop', () => {
+    const text = made('old-ctrl-c.txt');
+    expect(text).toMatch(/Result:\n - 0 completed jobs\n=+\nTraceback/);
+    for (const chunk of [0, 1, 7]) {
+      const state = followed(text, chunk);
+      expect(state.status, `chunk ${chunk}`).toBe('stopped');
+      expect(state.error).toBeNull();
+    }
+    // Cut before its last line, it reads as a failure for now.
+    expect(followed(text.slice(0, text.indexOf('KeyboardInterrupt'))).status).toBe('failed');
+  });
+
+  it('a traceback printed by code that caught it, glued to the bar (traceback.print_exc): never a failure, the run trains on', () => {
+    const text = made('caught-print-exc.txt');
+    expect(text).toContain(']Traceback (most recent call last):');
+    const { events, state } = readLog(text);
+    expect(eventsOf(events, 'uncaughtTraceback')).toHaveLength(0);
+    expect(eventsOf(events, 'exception')).toHaveLength(1);
+    expect(eventsOf(events, 'exception')[0]!.uncaught).toBe(false);
+    expect(state).toMatchObject({ status: 'training', error: null, warnings: 1, step: 6 });
+    // Not at any point of the log.
+    const reader = new LogReader();
+    let live = initialRunState();
+    for (const line of text.split(/(?<=\n)/)) {
+      live = reduceRun(live, reader.push(line, 1000));
+      expect(live.status).not.toBe('failed');
+    }
+  });
+
+  it('a traceback with none of its frames in view: failed for now; training that moves on undoes it, the bar tqdm repaints at exit does not', () => {
+    const bar = (n: number) => `\rmy_lora:  10%|#         | ${n}/3000 [05:00<45:00,  1.00it/s, lr: 1.0e-04 loss: 2.000e-01]`;
+    const text = `${bar(300)}\nTraceback (most recent call last):\n[...]\nRuntimeError: CUDA error: an illegal memory access was encountered\n`;
+    const { events } = readLog(text);
+    expect(eventsOf(events, 'exception')[0]!.uncaught).toBeNull();
+    expect(followed(text)).toMatchObject({ status: 'failed', error: { kind: 'cuda' } });
+    expect(followed(`${text}${bar(300)}\n`)).toMatchObject({ status: 'failed', error: { kind: 'cuda' } });
+    expect(followed(`${text}${bar(300)}${bar(301)}`)).toMatchObject({ status: 'training', error: null });
+    // A KeyboardInterrupt is a stop, whatever it suggested before.
+    expect(followed(`${text}Traceback (most recent call last):\n[...]\nKeyboardInterrupt\n`)).toMatchObject({ status: 'stopped', error: null });
+  });
+});
+
 describe('a config dump cut short is read for what it has', () => {
   it('rank, alpha, steps, save and sample intervals and the prompts so far, without the closing brace', () => {
     const text = made('config-dump-cut.txt');
