@@ -7,6 +7,11 @@
  * json.dumps with an indent writes one value a line: `"key": scalar,`, `"key": {` / `"key": [`,
  * `"key": {}` / `"key": []`, a bare scalar or `{` / `[` inside an array, and `}` / `]` (with a comma)
  * to close.
+ *
+ * A value is only taken once it is known to be whole: a line cut short (a paste that ends mid-line)
+ * must not turn `"steps": 4000` into 40 or `1e-05` into 1. A string that parses has its closing
+ * quote, and `true`/`false`/`null` have no prefix that parses; a number is whole when a comma follows
+ * it, or, as the last value of its object or array (no comma), once the line that closes it comes.
  */
 
 type Container = Record<string, unknown> | unknown[];
@@ -36,6 +41,13 @@ function splitMember(line: string): [string, string] | null {
 
 const NO_VALUE = Symbol('no value');
 
+/** A number written without a comma after it: whole only if the next line closes its container. */
+interface Pending {
+  container: Container;
+  key: string | null;
+  value: unknown;
+}
+
 /** A scalar or an empty container as written on one line (a trailing comma allowed). */
 function scalar(text: string): unknown {
   const t = text.endsWith(',') ? text.slice(0, -1) : text;
@@ -56,6 +68,7 @@ export class ConfigDumpReader {
   private readonly root: Record<string, unknown> = {};
   private readonly stack: Container[] = [this.root];
   private chars = 0;
+  private pending: Pending | null = null;
   /** The root object has been closed: the dump is whole. */
   complete = false;
 
@@ -74,8 +87,11 @@ export class ConfigDumpReader {
     if (line.length === 0) return false;
     this.chars += raw.length;
     const top = this.stack[this.stack.length - 1]!;
+    const pending = this.pending;
+    this.pending = null;
     if (line === '}' || line === '},' || line === ']' || line === '],') {
       if (this.stack.length === 1 && line !== '}') return false;
+      if (pending) place(pending.container, pending.key, pending.value);
       this.stack.pop();
       if (this.stack.length === 0) this.complete = true;
       return true;
@@ -86,7 +102,7 @@ export class ConfigDumpReader {
       if (line === '{' || line === '[') return this.open(top, null, line === '{' ? {} : [], keep);
       const value = scalar(line);
       if (value === NO_VALUE) return false;
-      if (keep) top.push(value);
+      if (keep) this.take(top, null, value, line);
       return true;
     }
     const member = splitMember(line);
@@ -95,16 +111,24 @@ export class ConfigDumpReader {
     if (rest === '{' || rest === '[') return this.open(top, key, rest === '{' ? {} : [], keep);
     const value = scalar(rest);
     if (value === NO_VALUE) return false;
-    if (keep) top[key] = value;
+    if (keep) this.take(top, key, value, rest);
     return true;
   }
 
+  /** Keeps a value read from `text`, or holds a number with no comma after it until its container closes. */
+  private take(container: Container, key: string | null, value: unknown, text: string): void {
+    if (typeof value === 'number' && !text.endsWith(',')) this.pending = { container, key, value };
+    else place(container, key, value);
+  }
+
   private open(parent: Container, key: string | null, child: Container, keep: boolean): true {
-    if (keep) {
-      if (Array.isArray(parent)) parent.push(child);
-      else if (key !== null) parent[key] = child;
-    }
+    if (keep) place(parent, key, child);
     this.stack.push(child);
     return true;
   }
+}
+
+function place(container: Container, key: string | null, value: unknown): void {
+  if (Array.isArray(container)) container.push(value);
+  else if (key !== null) container[key] = value;
 }

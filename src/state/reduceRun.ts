@@ -398,8 +398,9 @@ const PHASE_BAR = /^(?:Generating |Caching |Loading |Fetching |Downloading|Quant
  * The training bar: the bar with an `lr:` postfix, or the bar named after the job. Its first draw
  * has no postfix yet (`My Job:   0%|          | 0/4000 [00:00<?, ?it/s]`) and the name may not have
  * been printed: then a named bar that is no known phase bar is the training bar when its total is
- * the run's, or when it is drawn where training starts (after the baseline sample, before any
- * training state of the session).
+ * the run's, or when it is drawn where training starts, before any training state of the session:
+ * after the baseline sample (made or skipped), or, in a resumed session (which prints neither),
+ * at the step it resumes from (the bar's `initial`).
  */
 function isTrainingBar(d: Draft, bar: TqdmBar): boolean {
   if (isSampleBar(bar.desc)) return false;
@@ -408,7 +409,10 @@ function isTrainingBar(d: Draft, bar: TqdmBar): boolean {
   if (d.name !== null && bar.desc === d.name) return true;
   if (PHASE_BAR.test(bar.desc)) return false;
   if (d.totalSteps !== null && bar.total === d.totalSteps) return true;
-  return d.baselineReached && d.lastTrainingN === null;
+  if (d.lastTrainingN !== null) return false;
+  if (d.baselineReached) return true;
+  const resumed = d.resume?.step ?? null;
+  return resumed !== null && resumed > 0 && bar.n === resumed;
 }
 
 function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {

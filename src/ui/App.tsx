@@ -15,10 +15,11 @@ import { buildScreen, panelInput, type PanelCache } from './screen.js';
 import { pictureArea } from './panels/samples.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
 import { buildGalleryModel } from './galleryModel.js';
-import { imageWishes } from './sampleView.js';
+import { imageWishes, shownSample } from './sampleView.js';
 import { dueNotices } from './notifications.js';
 import type { TerminalGraphics } from './terminalGraphics.js';
 import type { ImageProtocolChoice } from './graphicsSupport.js';
+import type { InlinePictures } from './inlinePictures.js';
 
 export interface AppOptions {
   target: number;
@@ -36,6 +37,8 @@ export interface AppOptions {
   routineRefreshMs?: number;
   /** Pictures drawn by the terminal itself (kitty, iTerm2, sixel) for the full-screen view. */
   graphics?: TerminalGraphics | null;
+  /** The dashboard's sample picture at the terminal's own resolution, where it speaks kitty placeholders. */
+  pictures?: InlinePictures | null;
   /** Says a notice (the run completed, failed, stalled) the way `--notify` asks. */
   notify?: (text: string) => void;
   /**
@@ -137,10 +140,12 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   );
 
 
-  // The full-screen view with a terminal graphics protocol: known from the environment, or asked once.
+  // The terminal's graphics protocol: known from the environment, or asked once — when a picture is
+  // first shown (the dashboard's samples, or the full-screen view).
   const [protocol, setProtocol] = useState<ImageProtocolChoice | null>(() => (graphics ? graphics.known() : 'blocks'));
+  const hasSamples = run.samples.length > 0;
   useEffect(() => {
-    if (ui.screen !== 'view' || protocol !== null || !graphics) return;
+    if ((ui.screen !== 'view' && !(hasSamples && options.pictures)) || protocol !== null || !graphics) return;
     let live = true;
     void graphics.protocol().then((answer) => {
       if (live) setProtocol(answer);
@@ -148,7 +153,12 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     return () => {
       live = false;
     };
-  }, [ui.screen, protocol, graphics]);
+  }, [ui.screen, protocol, graphics, hasSamples, options.pictures]);
+
+  // Inline pictures where the terminal speaks kitty placeholders: redrawn when one is ready.
+  const pictures = protocol === 'kitty' ? (options.pictures ?? null) : null;
+  const [picturesReady, setPicturesReady] = useState(0);
+  useEffect(() => pictures?.subscribe(() => setPicturesReady((n) => n + 1)), [pictures]);
 
   // Pictures: grey characters without colour (NO_COLOR); coloured spaces without Unicode blocks (--ascii).
   const colour = options.imageMode ?? 'truecolor';
@@ -184,8 +194,10 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
 
   const galleryShown = gallery !== null && !ui.showHelp;
   const input = useMemo(
-    () => panelInput(run, ui, now, { target: options.target, glyphs: options.glyphs, imageMode, ...(options.stallFloorS !== undefined ? { stallFloorS: options.stallFloorS } : {}) }),
-    [run, ui, now, options.target, options.glyphs, imageMode, options.stallFloorS],
+    () => panelInput(run, ui, now, { target: options.target, glyphs: options.glyphs, imageMode, pictures, ...(options.stallFloorS !== undefined ? { stallFloorS: options.stallFloorS } : {}) }),
+    // picturesReady: a picture the terminal now holds is drawn with its placeholders.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [run, ui, now, options.target, options.glyphs, imageMode, options.stallFloorS, pictures, picturesReady],
   );
   const layout = useMemo(() => computeLayout(size.cols, size.rows, input), [input, size.cols, size.rows]);
   // Panels whose inputs did not change are not built again (the loss chart keeps its scale there too).
@@ -202,6 +214,12 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   useEffect(() => {
     watch.wantImages(imageWishes(run, ui, size, area ? { cols: area.cols, rows: area.rows, imageMode } : null));
   }, [watch, run.samples, run.images, ui.sample, ui.screen, ui.compareLeft, size.cols, size.rows, area?.cols, area?.rows, imageMode]);
+  // The terminal's own picture for the panel: sent once per file and size.
+  const shownPath = shownSample(run, ui)?.sample;
+  useEffect(() => {
+    if (!pictures || !area || shownPath?.kind !== 'image' || ui.screen !== 'dashboard') return;
+    pictures.want({ path: shownPath.path, cols: area.cols, rows: area.rows });
+  }, [pictures, shownPath?.path, shownPath?.kind, area?.cols, area?.rows, ui.screen]);
   const sink = options.frameSink;
   useLayoutEffect(() => {
     sink?.(rows);

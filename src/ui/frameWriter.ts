@@ -1,4 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { isKittyDiacritic } from '../view/kittyPlaceholder.js';
+
+const KITTY_PLACEHOLDER_CODE = 0x10eeee;
 
 /**
  * Writes Ink's frames to the terminal as the lines that changed, nothing more.
@@ -53,40 +56,17 @@ const SGR_AT = /\x1b\[[0-9;]*m/y;
 /**
  * Where `line` starts to differ from `old`: the screen column, the SGR state active there, and the
  * rest of the line from there (with its width). Null when that cannot be known cheaply and safely
- * (an escape other than SGR, or a character that might be two cells wide, before the change).
+ * (an escape other than SGR, or a character that might be two cells wide, in either line).
  */
 function changedTail(old: string, line: string): { column: number; style: string; text: string; width: number } | null {
-  let column = 0;
-  let style = '';
-  let i = 0;
-  // Walk the common prefix by whole units: an SGR sequence or one character.
-  while (i < line.length) {
-    if (line.charCodeAt(i) === 27) {
-      SGR_AT.lastIndex = i;
-      const match = SGR_AT.exec(line);
-      if (!match) return null;
-      const sequence = match[0];
-      if (!old.startsWith(sequence, i)) break;
-      style = sequence === `${ESC}[0m` ? '' : style + sequence;
-      i += sequence.length;
-      continue;
-    }
-    const code = line.codePointAt(i)!;
-    const size = code > 0xffff ? 2 : 1;
-    if (old.codePointAt(i) !== code) break;
-    if (!isSingleCell(code)) return null;
-    column++;
-    i += size;
-  }
-  if (i >= line.length && line.length >= old.length) return null;
-  const text = line.slice(i);
-  let width = 0;
-  for (const char of text.replace(/\x1b\[[0-9;]*m/g, '')) {
-    const code = char.codePointAt(0)!;
-    if (!isSingleCell(code)) return null;
-    width++;
-  }
-  return { column, style, text, width };
+  const a = units(old);
+  const b = units(line);
+  if (!a || !b) return null;
+  let p = 0;
+  while (p < a.length && p < b.length && a[p]!.text === b[p]!.text) p++;
+  if (p >= b.length && b.length >= a.length) return null;
+  const cells = (list: Unit[], from: number, to: number) => list.slice(from, to).reduce((n, u) => n + (u.sgr ? 0 : 1), 0);
+  return { column: cells(b, 0, p), style: styleAfter(b, p), text: b.slice(p).map((u) => u.text).join(''), width: cells(b, p, b.length) };
 }
 
 interface Unit {
@@ -108,10 +88,13 @@ function units(line: string): Unit[] | null {
       continue;
     }
     const code = line.codePointAt(i)!;
-    if (!isSingleCell(code)) return null;
-    const size = code > 0xffff ? 2 : 1;
-    out.push({ text: line.slice(i, i + size), sgr: false });
-    i += size;
+    let end = i + (code > 0xffff ? 2 : 1);
+    if (code === KITTY_PLACEHOLDER_CODE) {
+      // A kitty image placeholder: one cell, with the diacritics that number its row and column.
+      for (let next = line.codePointAt(end); next !== undefined && isKittyDiacritic(next); next = line.codePointAt(end)) end += next > 0xffff ? 2 : 1;
+    } else if (!isSingleCell(code)) return null;
+    out.push({ text: line.slice(i, end), sgr: false });
+    i = end;
   }
   return out;
 }

@@ -10,6 +10,7 @@ import type { Panel, PanelInput, PanelMemory } from './panels/panel.js';
 import type { ThemeName } from './theme.js';
 import type { UiState } from './uiState.js';
 import type { ViewLine } from './viewLine.js';
+import type { PictureLookup } from './inlinePictures.js';
 
 /**
  * The dashboard's frame: every panel in the layout built into its box (or its lines from last
@@ -22,6 +23,7 @@ export interface ScreenOptions {
   glyphs: Glyphs;
   imageMode: HalfBlockMode;
   stallFloorS?: number;
+  pictures?: PictureLookup | null;
 }
 
 /** What a panel built last, under which key, and what it keeps between frames. */
@@ -38,6 +40,7 @@ export function panelInput(run: RunState, ui: UiState, now: number, options: Scr
     stallFloorS: options.stallFloorS ?? STALL_FLOOR_S,
     eta: estimateFinish(run, now, options.target),
     keys: { run, ui },
+    pictures: options.pictures ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import type { RunWatch } from '../run/watchRun.js';
 import { App, type AppOptions } from './App.js';
 import { FrameWriter } from './frameWriter.js';
 import { TerminalGraphics } from './terminalGraphics.js';
+import { InlinePictures } from './inlinePictures.js';
 import type { ImagesFlag, NotifyFlag } from '../cli/args.js';
 import { noticeBytes } from './notifications.js';
 
@@ -48,6 +49,7 @@ export function startDashboard(
   return new Promise<number>((resolve) => {
     let instance: Instance | null = null;
     let frames: FrameWriter | null = null;
+    let pictures: InlinePictures | null = null;
     let done = false;
     const ignoreBrokenTerminal = () => {};
     stdout.on('error', ignoreBrokenTerminal);
@@ -60,6 +62,8 @@ export function startDashboard(
       process.off('unhandledRejection', onError);
       try {
         instance?.unmount();
+        // The pictures the terminal holds for the dashboard go with it.
+        pictures?.close();
       } catch {
         // The terminal may already be gone (SIGHUP): nothing left to restore on it.
       }
@@ -95,6 +99,7 @@ export function startDashboard(
       images === 'auto' ? null : images,
       keys,
     );
+    pictures = new InlinePictures({ writeRaw: (text) => writer.writeRaw(text) }, () => graphics.cellPixels());
     const how = options.notify ?? 'all';
     const notify = (text: string) => {
       const bytes = noticeBytes(text, how);
@@ -109,7 +114,7 @@ export function startDashboard(
         setImmediate(() => watch.firstFrame());
       }
     };
-    instance = render(<App watch={watch} options={{ ...options, keys, graphics, notify, frameSink }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
+    instance = render(<App watch={watch} options={{ ...options, keys, graphics, pictures, notify, frameSink }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
       stdout: frames as unknown as NodeJS.WriteStream,
       stdin,
       exitOnCtrlC: false,

@@ -1,5 +1,6 @@
 import { GRAPHICS_QUERY, graphicsPixelSize, parseGraphicsReplies, protocolFromEnvironment, protocolFromReplies, type ImageProtocolChoice } from './graphicsSupport.js';
-import { iterm2Image, kittyDeleteAll, kittyImage, sixelImage } from '../view/graphicsProtocol.js';
+import { iterm2Image, kittyImage, sixelImage } from '../view/graphicsProtocol.js';
+import { kittyDeleteImage } from '../view/kittyPlaceholder.js';
 import type { CellArea } from './galleryModel.js';
 
 /**
@@ -8,6 +9,9 @@ import type { CellArea } from './galleryModel.js';
  * TERM_PROGRAM does not travel), by asking the terminal once. Inside tmux or screen these need
  * passthrough, so they are not tried there: half blocks draw the picture instead.
  */
+
+/** The full-screen picture's kitty image id: above the dashboard's own (1…255), so clearing it leaves those. */
+const VIEW_IMAGE_ID = 1000;
 
 /** How long to wait for the terminal's answer (DA1 is answered by every terminal, at once). */
 const QUERY_TIMEOUT_MS = 400;
@@ -38,6 +42,11 @@ export class TerminalGraphics {
   ) {
     const fromEnv = forced ?? protocolFromEnvironment(env);
     this.choice = fromEnv === 'ask' ? (canAsk ? null : 'blocks') : fromEnv;
+  }
+
+  /** The terminal's cell size in pixels, when it said (after asking). */
+  cellPixels(): { width: number; height: number } | null {
+    return this.cellPx;
   }
 
   /** The protocol, if known without asking (null: the terminal has to be asked). */
@@ -94,7 +103,7 @@ export class TerminalGraphics {
         payload = sixelImage({ width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
       } else {
         const png = new Uint8Array(await resized.png({ compressionLevel: 1 }).toBuffer());
-        payload = protocol === 'kitty' ? kittyImage(png, { cols, rows }) : iterm2Image(png, { cols, rows });
+        payload = protocol === 'kitty' ? kittyImage(png, { cols, rows }, VIEW_IMAGE_ID) : iterm2Image(png, { cols, rows });
       }
       await this.output.whenBlank(area.row, area.rows);
       // A later draw or a clear since this one began wins.
@@ -111,7 +120,7 @@ export class TerminalGraphics {
   clear(): void {
     this.generation++;
     if (this.drawn === null) return;
-    if (this.drawn === 'kitty') this.output.write(kittyDeleteAll());
+    if (this.drawn === 'kitty') this.output.write(kittyDeleteImage(VIEW_IMAGE_ID));
     this.drawn = null;
     this.output.invalidate();
   }

@@ -47,10 +47,10 @@ function base64(bytes: Uint8Array): string {
  * bytes; the control keys go on the first chunk only and every chunk but the
  * last says `m=1` ("more follows"), as the spec requires.
  */
-export function kittyImage(png: Uint8Array, place: CellPlacement): string {
+export function kittyImage(png: Uint8Array, place: CellPlacement, id?: number): string {
   checkPlacement('kittyImage', place);
   const payload = base64(png);
-  const keys = `a=T,f=100,q=2,c=${place.cols},r=${place.rows}`;
+  const keys = `a=T,f=100,q=2,${id !== undefined ? `i=${id},` : ''}c=${place.cols},r=${place.rows}`;
   const parts: string[] = [];
   // At least one chunk, even for an empty payload, so the sequence is well-formed.
   const count = Math.max(1, Math.ceil(payload.length / KITTY_CHUNK));
@@ -61,11 +61,6 @@ export function kittyImage(png: Uint8Array, place: CellPlacement): string {
     parts.push(`${ESC}_G${control};${chunk}${ST}`);
   }
   return parts.join('');
-}
-
-/** kitty: delete every image and placement (and free their data), e.g. before a redraw or on exit. */
-export function kittyDeleteAll(): string {
-  return `${ESC}_Ga=d,d=A,q=2${ST}`;
 }
 
 /**

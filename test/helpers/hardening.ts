@@ -212,6 +212,8 @@ while True:
             elif words[0] == 'hangup' and master_open:
                 os.close(fd)
                 master_open = False
+            elif words[0] == 'type' and master_open:
+                os.write(fd, bytes.fromhex(words[1]))
     done, status = os.waitpid(pid, os.WNOHANG)
     if done:
         drain()
@@ -235,13 +237,13 @@ export class PtySession {
   private knownStart: number | null = null;
   private ended = false;
 
-  constructor(dir: string, argv: string[], options: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  constructor(dir: string, argv: string[], options: { cols?: number; rows?: number; env?: NodeJS.ProcessEnv; cwd?: string; term?: string } = {}) {
     const driverPath = path.join(dir, 'pty_driver.py');
     if (!fs.existsSync(driverPath)) fs.writeFileSync(driverPath, PTY_DRIVER);
     this.outPath = path.join(dir, `pty-${process.hrtime.bigint()}.out`);
     this.driver = spawn(PYTHON, [driverPath, String(options.cols ?? 100), String(options.rows ?? 30), this.outPath, ...argv], {
       cwd: options.cwd ?? dir,
-      env: { ...(options.env ?? process.env), TERM: 'xterm-256color', LANG: 'C.UTF-8' },
+      env: { ...(options.env ?? process.env), TERM: options.term ?? 'xterm-256color', LANG: 'C.UTF-8' },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     let said = '';
@@ -287,6 +289,11 @@ export class PtySession {
 
   signal(signal: NodeJS.Signals): void {
     this.driver.stdin!.write(`signal ${os.constants.signals[signal]}\n`);
+  }
+
+  /** Types on the terminal's keyboard (keys and escape sequences as the terminal sends them). */
+  type(text: string): void {
+    this.driver.stdin!.write(`type ${Buffer.from(text, 'utf8').toString('hex')}\n`);
   }
 
   /** Closes the terminal (like an SSH connection dropping): the kernel sends SIGHUP. */

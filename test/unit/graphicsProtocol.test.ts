@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { iterm2Image, kittyDeleteAll, kittyImage, sixelImage } from '../../src/view/graphicsProtocol.js';
+import { iterm2Image, kittyImage, sixelImage } from '../../src/view/graphicsProtocol.js';
+import { kittyDeleteImage, kittyPlaceholderRow, kittyTransmitForPlaceholders, KITTY_DIACRITICS } from '../../src/view/kittyPlaceholder.js';
 import type { RawImage } from '../../src/view/halfBlock.js';
 
 type Rgb = [number, number, number];
@@ -329,8 +330,9 @@ describe('kittyImage', () => {
     expect(() => kittyImage(new Uint8Array(4), { cols: 2, rows: 1.5 })).toThrow(RangeError);
   });
 
-  it('deletes every image with one quiet command', () => {
-    expect(kittyDeleteAll()).toBe('\x1b_Ga=d,d=A,q=2\x1b\\');
+  it('deletes one image by its id, quietly; the full-screen picture has an id of its own', () => {
+    expect(kittyDeleteImage(1000)).toBe('\x1b_Ga=d,d=I,i=1000,q=2\x1b\\');
+    expect(kittyImage(new Uint8Array(4), { cols: 2, rows: 1 }, 1000)).toMatch(/^\x1b_Ga=T,f=100,q=2,i=1000,c=2,r=1,m=0;/);
   });
 });
 
@@ -347,5 +349,28 @@ describe('iterm2Image', () => {
 
   it('rejects a degenerate cell box', () => {
     expect(() => iterm2Image(new Uint8Array(4), { cols: 3, rows: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('kitty Unicode placeholders', () => {
+  it('a row: the image colour, then each cell as U+10EEEE with its row and column diacritics, the colour reset', () => {
+    const d = (i: number) => String.fromCodePoint(KITTY_DIACRITICS[i]!);
+    expect(kittyPlaceholderRow(7, 0, 3)).toBe(`\x1b[38;5;7m\u{10EEEE}${d(0)}${d(0)}\u{10EEEE}${d(0)}${d(1)}\u{10EEEE}${d(0)}${d(2)}\x1b[39m`);
+    expect(kittyPlaceholderRow(255, 2, 1)).toBe(`\x1b[38;5;255m\u{10EEEE}${d(2)}${d(0)}\x1b[39m`);
+    expect(KITTY_DIACRITICS).toHaveLength(297);
+    expect(new Set(KITTY_DIACRITICS).size).toBe(297);
+    expect(() => kittyPlaceholderRow(0, 0, 1)).toThrow(RangeError);
+    expect(() => kittyPlaceholderRow(256, 0, 1)).toThrow(RangeError);
+    expect(() => kittyPlaceholderRow(1, 297, 1)).toThrow(RangeError);
+  });
+
+  it('the transmit: a virtual placement (U=1) of the image id and cell size, chunked, quiet', () => {
+    const png = pseudoRandomBytes(9000, 5);
+    const out = kittyTransmitForPlaceholders(png, 3, 40, 20);
+    const chunks = [...out.matchAll(/\x1b_G([^;]*);([^\x1b]*)\x1b\\/g)];
+    expect(chunks[0]![1]).toBe('a=T,U=1,f=100,t=d,i=3,c=40,r=20,q=2,m=1');
+    expect(chunks.slice(1, -1).every((c) => c[1] === 'm=1')).toBe(true);
+    expect(chunks[chunks.length - 1]![1]).toBe('m=0');
+    expect(Buffer.from(chunks.map((c) => c[2]).join(''), 'base64').equals(Buffer.from(png))).toBe(true);
   });
 });

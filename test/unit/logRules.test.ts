@@ -6,6 +6,7 @@ import { readRunConfig } from '../../src/parse/runConfig.js';
 import { reduceRun } from '../../src/state/reduceRun.js';
 import { initialRunState, type RunState } from '../../src/state/runState.js';
 import { eventsOf, readLog } from '../helpers/readLog.js';
+import { runPythonJson } from '../helpers/python.js';
 
 // Three forms real logs take that used to read wrong, on fixtures made by real programs
 // (test/fixtures/made/make_fixtures.py: real tqdm, real json.dumps, Python's own tracebacks):
@@ -260,6 +261,102 @@ describe('a config dump cut short is read for what it has', () => {
     expect(state.config?.steps).toBe(1500);
     expect(state.sqliteDbPath).toBe('/x/aitk_db.db');
     expect(eventsOf(events, 'config').at(-1)?.complete).toBe(false);
+  });
+});
+
+describe('a config dump read while it is cut, at any point', () => {
+  // The dump as Python's json.dumps(indent=4) writes it, with numbers as the last value of their
+  // object or array (no comma after them), an exponent, escapes and a list of prompts.
+  const PROCESS = {
+    type: 'sd_trainer',
+    training_folder: 'C:\\ai-toolkit\\output',
+    trigger_word: 'p3rs0n',
+    network: { type: 'lora', linear: 32, linear_alpha: 16 },
+    save: { dtype: 'float16', save_every: 250, max_step_saves_to_keep: 4 },
+    datasets: [{ folder_path: '/data/p3rs0n', resolution: [512, 768, 1024] }],
+    train: { batch_size: 1, lr: 0.00001, optimizer: 'adamw8bit', steps: 3000 },
+    model: { name_or_path: 'black-forest-labs/FLUX.1-dev', quantize: true },
+    sample: {
+      sample_every: 125,
+      prompts: ['[trigger] in a "neon" lit street', 'a lighthouse \u2014 watercolor', '[trigger] holding a sign that says \\o/'],
+      sample_start_step: 500,
+    },
+  };
+  const dump = runPythonJson<string>('import json, sys; print(json.dumps(json.dumps(json.load(sys.stdin), indent=4)))', PROCESS);
+  const text = `Running 1 job\n${dump}\n#############################################\n# Running job: cut_dump\n`;
+  const facts = (state: RunState) => ({
+    ...state.config,
+    name: undefined,
+    lora: state.lora,
+    totalSteps: state.totalSteps,
+  });
+  const whole = facts(readLog(text).state);
+
+  it('the whole dump, for reference', () => {
+    expect(dump).toContain('"linear_alpha": 16\n');
+    expect(dump).toContain('"lr": 1e-05,');
+    expect(whole).toMatchObject({
+      trainingFolder: 'C:\\ai-toolkit\\output',
+      rank: 32,
+      alpha: 16,
+      saveEvery: 250,
+      maxStepSavesToKeep: 4,
+      steps: 3000,
+      lr: 0.00001,
+      sampleEvery: 125,
+      sampleStartStep: 500,
+      prompts: PROCESS.sample.prompts,
+      modelName: 'black-forest-labs/FLUX.1-dev',
+      lora: { rank: 32, alpha: 16 },
+      totalSteps: 3000,
+    });
+  });
+
+  /** Every fact read is the whole dump's (nothing made up from half a line); the prompts are its first ones. */
+  function expectPartOfWhole(got: ReturnType<typeof facts>, where: string): void {
+    for (const [key, value] of Object.entries(got)) {
+      if (value === null || value === undefined) continue;
+      if (key === 'prompts') expect(PROCESS.sample.prompts.slice(0, (value as string[]).length), where).toEqual(value);
+      else if (key === 'disableSampling' || key === 'skipFirstSample') expect(value, `${where}: ${key}`).toBe(false);
+      else if (key === 'sampleStartStep' && value === 0) continue;
+      else expect(value, `${where}: ${key}`).toEqual(whole[key as keyof typeof whole]);
+    }
+  }
+
+  it('a paste that ends anywhere in it, even in the middle of a number: only whole values are read', () => {
+    for (let cut = 0; cut <= text.length; cut++) expectPartOfWhole(facts(readLog(text.slice(0, cut)).state), `cut at ${cut}: ${JSON.stringify(text.slice(Math.max(0, cut - 20), cut))}`);
+    // A cut inside the last number of an object: not 30, not 3.
+    const steps = text.indexOf('"steps": 3000') + '"steps": 30'.length;
+    expect(readLog(text.slice(0, steps)).state.config?.steps).toBeNull();
+    expect(readLog(`${text.slice(0, steps)}\n`).state.config?.steps).toBeNull();
+    const lr = text.indexOf('"lr": 1e-05') + '"lr": 1e-0'.length;
+    expect(readLog(text.slice(0, lr)).state.config?.lr).toBeNull();
+  });
+
+  it('read as it is written, a character at a time: each fact counts once its line is whole and is never lost', () => {
+    const reader = new LogReader();
+    let state = initialRunState();
+    const seen = new Map<string, unknown>();
+    for (let i = 0; i < text.length; i++) {
+      state = reduceRun(state, reader.push(text[i]!, 1000 + i));
+      const now = facts(state);
+      expectPartOfWhole(now, `after ${i + 1} characters`);
+      for (const [key, value] of seen) expect(now[key as keyof typeof now], `${key} after ${i + 1} characters`).toEqual(value);
+      for (const [key, value] of Object.entries(now)) if (value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0) && value !== false && key !== 'prompts') seen.set(key, value);
+      // The rank and alpha as soon as the line after the alpha has begun (the alpha is the network's last value).
+      if (i + 1 === text.indexOf('"linear_alpha": 16\n') + '"linear_alpha": 16\n    },'.length) expect(state.lora).toEqual({ rank: 32, alpha: 16 });
+    }
+    expect(facts(state)).toEqual(whole);
+  });
+
+  it('a dump with sample.prompts cut in the middle of a prompt (made fixture): the prompts before it, and everything above', () => {
+    const cut = made('config-dump-prompts-cut.txt');
+    expect(cut.endsWith('"[trigger] as an astronaut, ')).toBe(true);
+    for (const state of [followed(cut), readLog(cut).state, followed(cut, 5)]) {
+      expect(state.config).toMatchObject({ rank: 16, alpha: 8, steps: 2500, saveEvery: 500, sampleEvery: 125, prompts: ['[trigger] standing in a "neon" lit street at night, rain'] });
+      expect(state.lora).toEqual({ rank: 16, alpha: 8 });
+      expect(state.totalSteps).toBe(2500);
+    }
   });
 });
 

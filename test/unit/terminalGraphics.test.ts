@@ -73,10 +73,10 @@ describe('full-screen pictures drawn by the terminal', () => {
     release();
     expect(await drawing).toBe(true);
     expect(writes).toHaveLength(1);
-    expect(writes[0]).toMatch(/^\x1b7\x1b\[2;\d+H\x1b_Ga=T,f=100,q=2,c=\d+,r=\d+/);
+    expect(writes[0]).toMatch(/^\x1b7\x1b\[2;\d+H\x1b_Ga=T,f=100,q=2,i=1000,c=\d+,r=\d+/);
     expect(writes[0]!.endsWith('\x1b8')).toBe(true);
     graphics.clear();
-    expect(writes[1]).toBe('\x1b_Ga=d,d=A,q=2\x1b\\');
+    expect(writes[1]).toBe('\x1b_Ga=d,d=I,i=1000,q=2\x1b\\');
     expect(invalidated()).toBe(1);
   });
 

@@ -5,6 +5,7 @@ import type { HalfBlockMode } from '../../view/halfBlock.js';
 import type { KeyContext } from '../keymap.js';
 import type { UiState } from '../uiState.js';
 import type { ViewLine } from '../viewLine.js';
+import type { PictureLookup } from '../inlinePictures.js';
 
 /**
  * The contract every part of the dashboard keeps (like btop's boxes: say what room it wants, then
@@ -26,6 +27,8 @@ export interface PanelInput {
   stallFloorS: number;
   eta: Eta;
   keys: KeyContext;
+  /** Pictures the terminal draws itself (kitty placeholders), or null: half blocks. */
+  pictures: PictureLookup | null;
 }
 
 /** Rows a panel would like at a width: the least it can live with, what serves it, the most it can use. */

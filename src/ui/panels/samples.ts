@@ -3,6 +3,7 @@ import { sampledSteps, type ResolvedSample } from '../../state/sampleIndex.js';
 import type { RunState } from '../../state/runState.js';
 import { formatDuration, wrapText } from '../../view/format.js';
 import { pixelRowsPerCell } from '../../view/halfBlock.js';
+import { kittyPlaceholderRow } from '../../view/kittyPlaceholder.js';
 import { imageCells, missingImageNote, pickedImage, promptCaption, shownSample, stepCaption, type ImageCells } from '../sampleView.js';
 import { fitLine, fitLines, run, title, type ViewLine, type ViewRun, type ViewStyle } from '../viewLine.js';
 import type { Box, Panel, PanelInput, Width } from './panel.js';
@@ -68,12 +69,18 @@ function samplesLines(input: PanelInput, box: Box): ViewLine[] {
   const lines: ViewLine[] = [title('Samples', box.cols, glyphs, head)];
   const area = pictureArea(box);
   const image = area ? pickedImage(state, resolved.sample, Math.max(area.cols, area.rows * pixelRowsPerCell(imageMode))) : null;
-  const picture: ImageCells | null = image && area ? imageCells(image, area.cols, area.rows, imageMode) : null;
+  const placed = area && resolved.sample?.kind === 'image' ? (input.pictures?.placed({ path: resolved.sample.path, cols: area.cols, rows: area.rows }) ?? null) : null;
+  // The terminal's own picture where it holds one (placeholder cells), else half blocks.
+  const picture: ImageCells | null = placed
+    ? { cols: placed.cols, rows: Array.from({ length: placed.rows }, (_, row) => kittyPlaceholderRow(placed.id, row, placed.cols)) }
+    : image && area
+      ? imageCells(image, area.cols, area.rows, imageMode)
+      : null;
   const rows = box.rows - 1;
   if (area && beside(box)) {
     const pictureCols = picture?.cols ?? area.cols;
     const textWidth = box.cols - pictureCols - 1;
-    const text = captionLines(state, resolved, textWidth, Math.max(1, rows - 1), image !== null);
+    const text = captionLines(state, resolved, textWidth, Math.max(1, rows - 1), image !== null || placed !== null);
     for (let i = 0; i < rows; i++) {
       const cells: ViewLine = picture && picture.rows[i] !== undefined ? [{ text: picture.rows[i]!, style: null, cells: picture.cols }, run(' ')] : [run(' '.repeat(pictureCols + 1))];
       const words = text[i] ?? [];
@@ -88,7 +95,7 @@ function samplesLines(input: PanelInput, box: Box): ViewLine[] {
     for (const row of picture.rows) lines.push([run(' '.repeat(pad)), { text: row, style: null, cells: picture.cols }]);
   }
   const left = box.rows - lines.length;
-  lines.push(...captionLines(state, resolved, box.cols, Math.max(1, left - 1), image !== null).slice(0, Math.max(0, left)));
+  lines.push(...captionLines(state, resolved, box.cols, Math.max(1, left - 1), image !== null || placed !== null).slice(0, Math.max(0, left)));
   return lines.slice(0, box.rows);
 }
 
@@ -107,10 +114,12 @@ export const samplesPanel: Panel = {
     return { min: Math.min(ideal, 1 + 8 + CAPTION_ROWS), ideal, max: ideal };
   },
   build: (input, box) => fitLines(samplesLines(input, box), box.cols, input.glyphs),
-  key({ run: state, ui, glyphs, imageMode, eta }, box) {
+  key({ run: state, ui, glyphs, imageMode, eta, pictures }, box) {
     const resolved = shownSample(state, ui);
     const image = resolved ? pickedImage(state, resolved.sample, 1) : null;
+    const area = pictureArea(box);
+    const placed = area && resolved?.sample ? pictures?.placed({ path: resolved.sample.path, cols: area.cols, rows: area.rows }) : null;
     const next = resolved ? null : upcoming(state, eta).sample;
-    return `${box.cols}x${box.rows}${box.stacked ? 's' : ''}|${state.samples.length}|${resolved?.step}|${resolved?.index}|${resolved?.sample?.path}|${resolved?.newest}|${state.step}|${state.images.bytes}|${image?.width}|${state.config?.prompts.length}|${next?.step}|${next?.inSeconds === null || next === null ? '' : Math.round(next.inSeconds)}|${glyphs}|${imageMode}`;
+    return `${box.cols}x${box.rows}${box.stacked ? 's' : ''}|${state.samples.length}|${resolved?.step}|${resolved?.index}|${resolved?.sample?.path}|${resolved?.newest}|${state.step}|${state.images.bytes}|${image?.width}|${state.config?.prompts.length}|${next?.step}|${next?.inSeconds === null || next === null ? '' : Math.round(next.inSeconds)}|${glyphs}|${imageMode}|${placed ? `${placed.id}:${placed.cols}x${placed.rows}` : ''}`;
   },
 };
