@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LogReader } from '../../src/parse/logReader.js';
-import { readRunConfig } from '../../src/parse/runConfig.js';
+import { readRunConfig, type RunConfig } from '../../src/parse/runConfig.js';
 import { reduceRun } from '../../src/state/reduceRun.js';
 import { initialRunState, type RunState } from '../../src/state/runState.js';
 import { eventsOf, readLog } from '../helpers/readLog.js';
@@ -399,5 +399,83 @@ describe("the training bar's first draw: no postfix yet, and perhaps no name pri
     const sampling = read('Generating baseline samples before training\n\rGenerating Images:   0%|          | 0/2 [00:00<?, ?it/s]');
     expect(sampling.status).toBe('sampling');
     expect(sampling.lastTrainingN).toBeNull();
+  });
+});
+
+
+describe("the training bar's first draw, drawn by the real tqdm, in the places training starts", () => {
+  const NAMES = ['My Job', 'flux.dev-v2', 'Portrait v2: final cut', 'a - b.c: d:e', 'zimage turbo 1.0 - style:ink'];
+  /** The first draw of `tqdm(total, desc=name, initial=initial, leave=True)`, as written (no postfix yet). */
+  const firstDraws = runPythonJson<string[]>(
+    [
+      'import io, json, sys',
+      'from tqdm import tqdm',
+      'out = []',
+      'for c in json.load(sys.stdin):',
+      '    f = io.StringIO()',
+      "    bar = tqdm(total=c['total'], desc=c['name'], initial=c['initial'], leave=True, file=f)",
+      '    out.append(f.getvalue())',
+      '    bar.close()',
+      'print(json.dumps(out))',
+    ].join('\n'),
+    NAMES.flatMap((name) => [
+      { name, total: 4000, initial: 0 },
+      { name, total: 3000, initial: 1750 },
+    ]),
+  );
+  const draw = (name: string, resumed: boolean) => firstDraws[NAMES.indexOf(name) * 2 + (resumed ? 1 : 0)]!;
+  const read = (text: string, config?: RunConfig) => {
+    let state = initialRunState();
+    if (config) state = reduceRun(state, [{ at: 0, event: { type: 'configLoaded', config } }]);
+    return reduceRun(state, new LogReader().push(text, 1000));
+  };
+
+  it('as tqdm draws it: no postfix, `[00:00<?, ?it/s]`', () => {
+    expect(draw('Portrait v2: final cut', false)).toBe('\rPortrait v2: final cut:   0%|          | 0/4000 [00:00<?, ?it/s]');
+    expect(draw('My Job', true)).toMatch(/^\rMy Job: {2}58%\|.{10}\| 1750\/3000 \[00:00<\?, \?it\/s\]$/);
+  });
+
+  it('after the baseline sample (skipped), after a resume (at its step), or with the run\'s total known: the name, the total and the step', () => {
+    const config = readRunConfig({ type: 'sd_trainer', train: { steps: 4000 } })!;
+    for (const name of NAMES) {
+      expect(read(`Skipping first sample due to config setting\n${draw(name, false)}`), name).toMatchObject({ name, totalSteps: 4000, step: 0, status: 'training' });
+      expect(read(`Found step 1750 in metadata, starting from there\nUpdating optimizer LR from params\n${draw(name, true)}`), name).toMatchObject({ name, totalSteps: 3000, step: 1750, status: 'training' });
+      expect(read(draw(name, false), config), name).toMatchObject({ name, totalSteps: 4000, step: 0, status: 'training' });
+    }
+  });
+
+  it('nowhere training starts, or not at the resumed step: not the training bar', () => {
+    for (const name of NAMES) {
+      for (const text of [draw(name, false), `Found step 1750 in metadata, starting from there\n${draw(name, false)}`, `Found step 250 in metadata, starting from there\n${draw(name, true)}`]) {
+        const state = read(text);
+        expect(state.name, text).toBeNull();
+        expect(state.lastTrainingN, text).toBeNull();
+        expect(state.status, text).not.toBe('training');
+      }
+    }
+    // A phase bar at the resumed step is still a phase bar.
+    const caching = read('Found step 2 in metadata, starting from there\n\rCaching latents to disk:  50%|#####     | 2/4 [00:00<?, ?it/s]');
+    expect(caching.lastTrainingN).toBeNull();
+  });
+
+  it('a resumed session (made fixture): from the resume lines, or from `Found step` alone with the name nowhere else', () => {
+    const text = made('resume-first-bar.txt');
+    expect(text).not.toContain('lr:');
+    const name = 'flux.dev-style v3: final';
+    for (const chunk of [0, 1, 7]) expect(followed(text, chunk), `chunk ${chunk}`).toMatchObject({ name, totalSteps: 4000, step: 1250, status: 'training' });
+    const excerpt = text.slice(text.indexOf('Found step'));
+    expect(excerpt).not.toContain('safetensors');
+    for (const chunk of [0, 1, 7]) expect(followed(excerpt, chunk), `chunk ${chunk}`).toMatchObject({ name, totalSteps: 4000, step: 1250, status: 'training' });
+  });
+
+  it('after a baseline sample with its own bars (made fixture): the sample bars are not it, the next named bar is', () => {
+    const text = made('baseline-first-bar.txt');
+    expect(text).toContain('Generating Images');
+    for (const chunk of [0, 1, 7]) expect(followed(text, chunk), `chunk ${chunk}`).toMatchObject({ name: 'Wan 2.2 - t2v: person.v1', totalSteps: 4000, step: 0, status: 'training' });
+    // Up to the sample's end: sampling, no training bar yet.
+    const sampling = followed(text.slice(0, text.indexOf('\rWan 2.2')));
+    expect(sampling.status).toBe('sampling');
+    expect(sampling.lastTrainingN).toBeNull();
+    expect(sampling.name).toBeNull();
   });
 });
