@@ -12,14 +12,14 @@ import type { ThemeName } from './theme.js';
 import { initialUi, reduceUi, type UiAction } from './uiState.js';
 import { isNewsworthy, ROUTINE_REFRESH_MS } from './refresh.js';
 import { buildScreen, panelInput, type PanelCache } from './screen.js';
-import { pictureArea } from './panels/samples.js';
+import { pictureArea, picturePosition } from './panels/samples.js';
 import type { HalfBlockMode } from '../view/halfBlock.js';
 import { buildGalleryModel } from './galleryModel.js';
 import { imageWishes, shownSample } from './sampleView.js';
 import { dueNotices } from './notifications.js';
 import type { TerminalGraphics } from './terminalGraphics.js';
 import type { ImageProtocolChoice } from './graphicsSupport.js';
-import type { InlinePictures } from './inlinePictures.js';
+import type { InlinePictures, PictureSpot } from './inlinePictures.js';
 
 export interface AppOptions {
   target: number;
@@ -46,7 +46,7 @@ export interface AppOptions {
    * which rebuilt the whole screen cell by cell on every frame (~70 % of the CPU while training).
    * Without it (tests), Ink renders the same rows.
    */
-  frameSink?: (rows: string[]) => void;
+  frameSink?: (rows: string[], picture: PictureSpot | null) => void;
   /** `--stall-after`: the least log silence that reads as a stall (seconds). */
   stallFloorS?: number;
 }
@@ -155,8 +155,9 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     };
   }, [ui.screen, protocol, graphics, hasSamples, options.pictures]);
 
-  // Inline pictures where the terminal speaks kitty placeholders: redrawn when one is ready.
-  const pictures = protocol === 'kitty' ? (options.pictures ?? null) : null;
+  // The dashboard's picture at the terminal's own resolution where it has a protocol: redrawn when one is ready.
+  const pictures = protocol !== null && protocol !== 'blocks' ? (options.pictures ?? null) : null;
+  if (pictures && protocol !== null && protocol !== 'blocks') pictures.use(protocol);
   const [picturesReady, setPicturesReady] = useState(0);
   useEffect(() => pictures?.subscribe(() => setPicturesReady((n) => n + 1)), [pictures]);
 
@@ -220,10 +221,17 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
     if (!pictures || !area || shownPath?.kind !== 'image' || ui.screen !== 'dashboard') return;
     pictures.want({ path: shownPath.path, cols: area.cols, rows: area.rows });
   }, [pictures, shownPath?.path, shownPath?.kind, area?.cols, area?.rows, ui.screen]);
+  // Where a picture drawn into a hole (iTerm2, sixel) goes, for the frame writer to draw after the frame.
+  const placed = pictures && area && shownPath?.kind === 'image' ? pictures.placed({ path: shownPath.path, cols: area.cols, rows: area.rows }) : null;
+  const spot: PictureSpot | null =
+    placed?.hole && samplesBox && area && shownPath && !galleryShown && !ui.showHelp && !ui.confirmStop
+      ? { slot: { path: shownPath.path, cols: area.cols, rows: area.rows }, ...picturePosition(samplesBox, placed) }
+      : null;
   const sink = options.frameSink;
   useLayoutEffect(() => {
-    sink?.(rows);
-  }, [sink, rows]);
+    sink?.(rows, spot);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [sink, rows, spot?.slot.path, spot?.slot.cols, spot?.slot.rows, spot?.row, spot?.col]);
   if (sink) return null;
   return <Screen rows={rows} cols={size.cols} />;
 }

@@ -19,6 +19,9 @@ const ESC = '\x1b';
 // eslint-disable-next-line no-control-regex
 const ERASE_PREFIX = /^(?:\x1b\[2K(?:\x1b\[1A)?)+\x1b\[G/;
 
+/** Cells a write overwrote in each row (0-based row → [from, to) column ranges; `to` may be Infinity). */
+export type FrameDamage = Map<number, Array<[number, number]>>;
+
 /**
  * The bytes that turn the screen's `previous` lines into `next` (rows counted from 1). Pure.
  * A changed line is rewritten from its first changed column when everything before that column is
@@ -26,7 +29,17 @@ const ERASE_PREFIX = /^(?:\x1b\[2K(?:\x1b\[1A)?)+\x1b\[G/;
  * cleared to their end; a line that fills the width is not (xterm would lose its last cell).
  */
 export function frameDiff(previous: readonly string[], next: readonly string[], columns = Infinity): string {
+  return diffFrames(previous, next, columns).text;
+}
+
+/**
+ * frameDiff, and which cells it overwrites. A hole in a line (`CSI n C`: the cursor moves on, the
+ * cells keep what the terminal drew there — a picture) is never overwritten: a line with one is
+ * not erased whole, and the damage leaves it out.
+ */
+export function diffFrames(previous: readonly string[], next: readonly string[], columns = Infinity): { text: string; damage: FrameDamage } {
   let out = '';
+  const damage: FrameDamage = new Map();
   for (let i = 0; i < next.length; i++) {
     const line = next[i]!;
     const old = previous[i];
@@ -35,19 +48,50 @@ export function frameDiff(previous: readonly string[], next: readonly string[], 
     const span = old === undefined ? null : changedSpan(old, line);
     if (span) {
       out += `${ESC}[${i + 1};${span.column + 1}H${ESC}[0m${span.style}${span.text}`;
+      damage.set(i, written(span.units, span.column, false));
       continue;
     }
     const tail = old === undefined ? null : changedTail(old, line);
     if (tail) {
       // Reset first: the terminal may still hold the style a previous write left active.
       out += `${ESC}[${i + 1};${tail.column + 1}H${ESC}[0m${tail.style}${tail.text}`;
-      if (tail.column + tail.width < columns) out += `${ESC}[K`;
+      const clear = tail.column + tail.width < columns;
+      if (clear) out += `${ESC}[K`;
+      damage.set(i, written(tail.units, tail.column, clear));
+      continue;
+    }
+    const all = units(line);
+    if (all && all.some((u) => u.hole)) {
+      // Not erased whole: that would take the picture in the hole with it.
+      out += `${ESC}[${i + 1};1H${ESC}[0m${line}${ESC}[K`;
+      damage.set(i, written(all, 0, true));
     } else {
       out += `${ESC}[${i + 1};1H${ESC}[2K${line}`;
+      damage.set(i, [[0, Number.POSITIVE_INFINITY]]);
     }
   }
-  for (let i = next.length; i < previous.length; i++) out += `${ESC}[${i + 1};1H${ESC}[2K`;
-  return out;
+  for (let i = next.length; i < previous.length; i++) {
+    out += `${ESC}[${i + 1};1H${ESC}[2K`;
+    damage.set(i, [[0, Number.POSITIVE_INFINITY]]);
+  }
+  return { text: out, damage };
+}
+
+/** The cells written by `list` from `column` on (holes left out), and to the end of the line when cleared. */
+function written(list: readonly Unit[], column: number, clearedToEnd: boolean): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  let at = column;
+  let start = column;
+  for (const u of list) {
+    if (u.hole) {
+      if (at > start) ranges.push([start, at]);
+      at += u.cells;
+      start = at;
+    } else at += u.cells;
+  }
+  if (clearedToEnd) ranges.push([start, Number.POSITIVE_INFINITY]);
+  else if (at > start) ranges.push([start, at]);
+  return ranges;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -58,22 +102,29 @@ const SGR_AT = /\x1b\[[0-9;]*m/y;
  * rest of the line from there (with its width). Null when that cannot be known cheaply and safely
  * (an escape other than SGR, or a character that might be two cells wide, in either line).
  */
-function changedTail(old: string, line: string): { column: number; style: string; text: string; width: number } | null {
+function changedTail(old: string, line: string): { column: number; style: string; text: string; width: number; units: Unit[] } | null {
   const a = units(old);
   const b = units(line);
   if (!a || !b) return null;
   let p = 0;
   while (p < a.length && p < b.length && a[p]!.text === b[p]!.text) p++;
   if (p >= b.length && b.length >= a.length) return null;
-  const cells = (list: Unit[], from: number, to: number) => list.slice(from, to).reduce((n, u) => n + (u.sgr ? 0 : 1), 0);
-  return { column: cells(b, 0, p), style: styleAfter(b, p), text: b.slice(p).map((u) => u.text).join(''), width: cells(b, p, b.length) };
+  const cells = (list: Unit[], from: number, to: number) => list.slice(from, to).reduce((n, u) => n + u.cells, 0);
+  return { column: cells(b, 0, p), style: styleAfter(b, p), text: b.slice(p).map((u) => u.text).join(''), width: cells(b, p, b.length), units: b.slice(p) };
 }
 
 interface Unit {
   text: string;
-  /** An SGR sequence (no cell), else one character of one cell. */
+  /** An SGR sequence (no cell). */
   sgr: boolean;
+  /** Cells it covers: 0 for SGR, 1 for a character, n for a hole. */
+  cells: number;
+  /** `CSI n C`: the cursor moves over n cells and leaves them as they are (a picture). */
+  hole: boolean;
 }
+
+// eslint-disable-next-line no-control-regex
+const HOLE_AT = /\x1b\[(\d+)C/y;
 
 /** A line as SGR sequences and one-cell characters; null when it holds anything else. */
 function units(line: string): Unit[] | null {
@@ -82,9 +133,16 @@ function units(line: string): Unit[] | null {
     if (line.charCodeAt(i) === 27) {
       SGR_AT.lastIndex = i;
       const match = SGR_AT.exec(line);
-      if (!match) return null;
-      out.push({ text: match[0], sgr: true });
-      i += match[0].length;
+      if (match) {
+        out.push({ text: match[0], sgr: true, cells: 0, hole: false });
+        i += match[0].length;
+        continue;
+      }
+      HOLE_AT.lastIndex = i;
+      const hole = HOLE_AT.exec(line);
+      if (!hole) return null;
+      out.push({ text: hole[0], sgr: false, cells: Number(hole[1]), hole: true });
+      i += hole[0].length;
       continue;
     }
     const code = line.codePointAt(i)!;
@@ -93,7 +151,7 @@ function units(line: string): Unit[] | null {
       // A kitty image placeholder: one cell, with the diacritics that number its row and column.
       for (let next = line.codePointAt(end); next !== undefined && isKittyDiacritic(next); next = line.codePointAt(end)) end += next > 0xffff ? 2 : 1;
     } else if (!isSingleCell(code)) return null;
-    out.push({ text: line.slice(i, end), sgr: false });
+    out.push({ text: line.slice(i, end), sgr: false, cells: 1, hole: false });
     i = end;
   }
   return out;
@@ -113,7 +171,7 @@ function styleAfter(list: readonly Unit[], end: number): string {
  * Where `line` differs from `old` only in a middle of the same width, with the same style after it:
  * that middle alone (its column, the style active at its start, its text). Null otherwise.
  */
-function changedSpan(old: string, line: string): { column: number; style: string; text: string } | null {
+function changedSpan(old: string, line: string): { column: number; style: string; text: string; units: Unit[] } | null {
   const a = units(old);
   const b = units(line);
   if (!a || !b) return null;
@@ -122,11 +180,12 @@ function changedSpan(old: string, line: string): { column: number; style: string
   let s = 0;
   while (s < a.length - p && s < b.length - p && a[a.length - 1 - s]!.text === b[b.length - 1 - s]!.text) s++;
   if (s === 0) return null;
-  const cells = (list: Unit[], from: number, to: number) => list.slice(from, to).reduce((n, u) => n + (u.sgr ? 0 : 1), 0);
+  const cells = (list: Unit[], from: number, to: number) => list.slice(from, to).reduce((n, u) => n + u.cells, 0);
   if (cells(a, p, a.length - s) !== cells(b, p, b.length - s)) return null;
   // The unchanged rest keeps its look only when the style entering it is the same.
   if (styleAfter(a, a.length - s) !== styleAfter(b, b.length - s)) return null;
-  return { column: cells(b, 0, p), style: styleAfter(b, p), text: b.slice(p, b.length - s).map((u) => u.text).join('') };
+  const middle = b.slice(p, b.length - s);
+  return { column: cells(b, 0, p), style: styleAfter(b, p), text: middle.map((u) => u.text).join(''), units: middle };
 }
 
 /** Characters lora-top draws that every terminal shows one cell wide. */
@@ -176,9 +235,13 @@ export class FrameWriter extends EventEmitter {
     return this.target.isTTY === true;
   }
 
+  /** How many times the screen was cleared: what the terminal drew on it (a picture) is gone since. */
+  generation = 0;
+
   /** Forget what is on the screen: the next frame is written whole, after a clear. */
   invalidate(): void {
     this.lines = [];
+    this.generation++;
     this.target.write(`${ESC}[H${ESC}[2J`);
   }
 
@@ -189,13 +252,14 @@ export class FrameWriter extends EventEmitter {
    * Draws composed rows directly (the dashboard's frames without Ink's output pass): only the rows
    * that changed are written. From the first call on, frames Ink writes are ignored.
    */
-  draw(rows: readonly string[]): void {
+  draw(rows: readonly string[]): FrameDamage {
     this.direct = true;
-    const out = frameDiff(this.lines, rows, this.target.columns || Infinity);
+    const { text: out, damage } = diffFrames(this.lines, rows, this.target.columns || Infinity);
     this.lines = [...rows];
     queueMicrotask(() => this.checkWaiters());
     // One synchronized update (mode 2026): terminals that know it show the frame at once, never half drawn.
     if (out.length > 0) this.target.write(`${ESC}[?2026h${out}${ESC}[?2026l`);
+    return damage;
   }
 
   write(chunk: string | Uint8Array, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {

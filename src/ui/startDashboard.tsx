@@ -5,7 +5,7 @@ import type { RunWatch } from '../run/watchRun.js';
 import { App, type AppOptions } from './App.js';
 import { FrameWriter } from './frameWriter.js';
 import { TerminalGraphics } from './terminalGraphics.js';
-import { InlinePictures } from './inlinePictures.js';
+import { InlinePictures, type PictureSpot } from './inlinePictures.js';
 import type { ImagesFlag, NotifyFlag } from '../cli/args.js';
 import { noticeBytes } from './notifications.js';
 
@@ -106,8 +106,10 @@ export function startDashboard(
       if (bytes) writer.writeRaw(bytes);
     };
     let drawn = false;
-    const frameSink = (rows: string[]) => {
-      writer.draw(rows);
+    const frameSink = (rows: string[], picture: PictureSpot | null) => {
+      const damage = writer.draw(rows);
+      // A picture drawn into its hole (iTerm2, sixel) once the frame around it is on screen.
+      pictures?.afterFrame(picture, damage, writer.generation);
       if (!drawn) {
         drawn = true;
         // The first frame is up: now the heavy starts (sharp, nvidia-smi) may begin.

@@ -89,4 +89,72 @@ describe.skipIf(!hasPty)('inline pictures on a kitty terminal', () => {
       pty.kill();
     }
   }, 60_000);
+
+  /** A run with one sample, on a terminal of `term` with `env`, at 120×40. */
+  async function onTerminal(name: string, term: string, env: NodeJS.ProcessEnv): Promise<{ pty: PtySession; folder: string }> {
+    const folder = makeRunFolder(root, name, { step: 300 });
+    await jpeg(path.join(folder, 'samples', '1795000000001__000000300_0.jpg'), [40, 200, 40]);
+    const pty = new PtySession(root, [process.execPath, CLI, folder, '--no-gpu'], { cols: 120, rows: 40, term, env: { ...process.env, COLORTERM: 'truecolor', ...env } });
+    return { pty, folder };
+  }
+
+  const count = (text: string, marker: string) => text.split(marker).length - 1;
+
+  for (const [label, term, env, marker, reply] of [
+    ['iTerm2 (TERM_PROGRAM=iTerm.app)', 'xterm-256color', { TERM_PROGRAM: 'iTerm.app' }, '\x1b]1337;File=inline=1;', null],
+    ['sixel (announced in the reply to DA1)', 'xterm-256color', {}, '\x1bP0;1;0q', '\x1b[6;20;10t\x1b[?62;4;22c'],
+  ] as const) {
+    it(`${label}: the picture is drawn into a hole the frames leave alone, once, and again only after an overlay covered it`, async () => {
+      const { pty, folder } = await onTerminal(`hole_${label.slice(0, 5).replace(/\W/g, '')}`, term, env);
+      try {
+        if (reply) {
+          // The terminal is asked once (kitty query, cell size, DA1); its answer comes as input.
+          await pty.waitFor((out) => out.includes('\x1b[c'), 'the graphics query');
+          pty.type(reply);
+        }
+        const first = await pty.waitFor((out) => count(out, marker) === 1, 'the picture drawn');
+        // Drawn at its place, the cursor saved and restored around it; the frame's rows hold a hole there.
+        const at = first.lastIndexOf(marker);
+        expect(first.slice(0, at)).toMatch(/\x1b7\x1b\[\d+;\d+H$/);
+        const hole = /\x1b\[(\d+)C/.exec(first);
+        expect(Number(hole?.[1])).toBeGreaterThanOrEqual(36);
+        // (Half blocks may show for the moment the picture takes to decode.)
+        // Routine frames (the run goes on) leave it alone.
+        for (const n of [301, 302, 303]) fs.appendFileSync(path.join(folder, 'log.txt'), `\r${path.basename(folder)}:  30%|###       | ${n}/1000 [01:00<09:00,  1.00s/it, lr: 1.0e-04 loss: 2.000e-01]`);
+        await pty.waitFor((out) => out.includes('3 steps ago'), 'a routine frame (step 303)');
+        expect(count(pty.output(), marker)).toBe(1);
+        // The key list covers it; closing the list draws it again, once.
+        pty.type('?');
+        await pty.waitFor((out) => out.includes('Quitting lora-top never stops or pauses'), 'the key list');
+        pty.type('\x1b');
+        await pty.waitFor((out) => count(out, marker) === 2, 'the picture drawn again');
+        pty.type('q');
+        expect(await pty.exited(10_000)).toBe(0);
+        expect(count(pty.output(), marker)).toBe(2);
+      } finally {
+        pty.kill();
+      }
+    }, 60_000);
+  }
+
+  it('no protocol (a terminal that says nothing): half blocks, no picture escapes', async () => {
+    const { pty } = await onTerminal('plain_lora', 'xterm-256color', {});
+    try {
+      await pty.waitFor((out) => out.includes('\x1b[c'), 'the graphics query');
+      // A DA1 reply without sixel, and no kitty answer.
+      pty.type('\x1b[?62;22c');
+      await pty.waitFor((out) => out.includes('▄'), 'the half-block picture');
+      // Keys typed while the answer is still being read are the answer's: q until it is taken as a key.
+      let code: number | null = null;
+      for (let i = 0; i < 20 && code === null; i++) {
+        pty.type('q');
+        code = await Promise.race([pty.exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), 500))]);
+      }
+      expect(code).toBe(0);
+      const out = pty.output();
+      for (const marker of ['\x1b]1337;', '\x1bP0;1;0q', '\x1b_Ga=T']) expect(out).not.toContain(marker);
+    } finally {
+      pty.kill();
+    }
+  }, 60_000);
 });

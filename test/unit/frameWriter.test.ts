@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { FrameWriter, frameDiff, frameLines } from '../../src/ui/frameWriter.js';
+import { diffFrames, FrameWriter, frameDiff, frameLines } from '../../src/ui/frameWriter.js';
 
 // Frames reach the terminal as the lines that changed, by absolute row.
 
@@ -40,6 +40,21 @@ describe('frame writer', () => {
     expect(frameDiff(['⣿⡇ 1'], ['⣿⡇ 2'])).toBe('\x1b[1;4H\x1b[0m2\x1b[K');
     expect(frameLines('a\nb\n')).toEqual(['a', 'b']);
     expect(frameLines('')).toEqual([]);
+  });
+
+  it('a hole (CSI n C, where the terminal drew a picture) is never written over, and the damage leaves it out', () => {
+    const row = (text: string) => `${text}\x1b[0m \x1b[10C`;
+    // A new row with a hole is not erased whole; the cursor moves over the hole.
+    const first = diffFrames([], [row('loss ⡀')], 80);
+    expect(first.text).toBe(`\x1b[1;1H\x1b[0m${row('loss ⡀')}\x1b[K`);
+    expect(first.damage.get(0)).toEqual([[0, 7], [17, Infinity]]);
+    // A change beside it writes the change alone.
+    const next = diffFrames([row('loss ⡀')], [row('loss ⣀')], 80);
+    expect(next.text).toBe('\x1b[1;6H\x1b[0m⣀');
+    expect(next.damage.get(0)).toEqual([[5, 6]]);
+    // A row without the hole any more overwrites those cells: the damage says so.
+    const covered = diffFrames([row('loss ⡀')], ['keys: q quit, ? help, l log'], 80);
+    expect(covered.damage.get(0)!.some(([from, to]) => from < 17 && to > 7)).toBe(true);
   });
 
   it('turns what Ink writes (erase the old frame, write the new) into a line diff', () => {

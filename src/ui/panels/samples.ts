@@ -38,6 +38,19 @@ export function pictureArea(box: Box): { cols: number; rows: number } | null {
   return { cols: box.cols, rows: Math.max(1, box.rows - 1 - CAPTION_ROWS) };
 }
 
+/** Columns from the box's left edge to the picture: centred in a column of its own, at the edge beside words. */
+function pictureOffset(box: Box, cols: number): number {
+  return beside(box) ? 0 : Math.max(0, Math.floor((box.cols - cols) / 2));
+}
+
+/**
+ * Where the terminal's own picture sits on the screen (0-based), for a box at `origin`: under the
+ * panel's title, where the rows built above put it.
+ */
+export function picturePosition(box: Box & { x: number; y: number }, placed: { cols: number }): { row: number; col: number } {
+  return { row: box.y + 1, col: box.x + pictureOffset(box, placed.cols) };
+}
+
 function noSamplesLine({ run: state, eta, glyphs }: PanelInput): ViewLine {
   const head = run(glyphs === 'unicode' ? '── Samples ' : '-- Samples ', 'title');
   if (state.config?.disableSampling) return [head, run('sampling is off in this run’s config', 'dim')];
@@ -70,9 +83,9 @@ function samplesLines(input: PanelInput, box: Box): ViewLine[] {
   const area = pictureArea(box);
   const image = area ? pickedImage(state, resolved.sample, Math.max(area.cols, area.rows * pixelRowsPerCell(imageMode))) : null;
   const placed = area && resolved.sample?.kind === 'image' ? (input.pictures?.placed({ path: resolved.sample.path, cols: area.cols, rows: area.rows }) ?? null) : null;
-  // The terminal's own picture where it holds one (placeholder cells), else half blocks.
+  // The terminal's own picture where it has one (placeholder cells, or a hole it is drawn into), else half blocks.
   const picture: ImageCells | null = placed
-    ? { cols: placed.cols, rows: Array.from({ length: placed.rows }, (_, row) => kittyPlaceholderRow(placed.id, row, placed.cols)) }
+    ? { cols: placed.cols, rows: Array.from({ length: placed.rows }, (_, row) => (placed.hole ? `\x1b[${placed.cols}C` : kittyPlaceholderRow(placed.id, row, placed.cols))) }
     : image && area
       ? imageCells(image, area.cols, area.rows, imageMode)
       : null;
@@ -91,7 +104,7 @@ function samplesLines(input: PanelInput, box: Box): ViewLine[] {
   }
   if (picture) {
     // Centred in the column.
-    const pad = Math.floor((box.cols - picture.cols) / 2);
+    const pad = pictureOffset(box, picture.cols);
     for (const row of picture.rows) lines.push([run(' '.repeat(pad)), { text: row, style: null, cells: picture.cols }]);
   }
   const left = box.rows - lines.length;
