@@ -7,6 +7,9 @@
 //                       libuv pool, V8 workers, threads that already ended). Baseline btopCpuPercent.
 //   bytesPerSecond      bytes lora-top writes to its pty per second over the same window.
 //                       Baseline btopBytesPerSecond.
+//   kittyBytesPerSecond the same dashboard on a terminal that says it is kitty (TERM=xterm-kitty), whose
+//                       sample picture goes out once per file as an image and is then placed by
+//                       placeholder text: all its bytes, and those apart from the pictures.
 //   firstFrameMs        spawn of the pty to the first complete frame holding the `── Loss` title,
 //                       median of ctx.runs starts. Baseline btopFirstFrameMs (its process list).
 //
@@ -229,6 +232,10 @@ export async function run(ctx) {
     // ---- steady state: lora-top and btop side by side, over the same window
     const lt = startLoraTop(ctx, cli, trainer.folder, nodeExe);
     sessions.push(lt);
+    // The same dashboard on a terminal that speaks kitty graphics: the sample picture goes out once
+    // per file (an image with a virtual placement) and is then only placed by placeholder text.
+    const kitty = startPty(process.execPath, [cli, trainer.folder], { cols: COLS, rows: ROWS, cwd: ctx.root, exe: nodeExe, env: { TERM: 'xterm-kitty', KITTY_WINDOW_ID: '1' } });
+    sessions.push(kitty);
     const bt = btop ? startPty(btop.path, [], { cols: COLS, rows: ROWS, cwd: dir, env: btopEnv(dir), exe: btop.exe }) : null;
     if (bt) sessions.push(bt);
 
@@ -279,6 +286,13 @@ export async function run(ctx) {
     const ltFrames = analyzeFrames(lt.chunks, { fromMs: ltStart, toMs: ltEnd, seconds: elapsed, cols: COLS, rows: ROWS });
     const btFrames = bt ? analyzeFrames(bt.chunks, { fromMs: btStart, toMs: btEnd, seconds: elapsed, cols: COLS, rows: ROWS, model: false }) : null;
     const bytesPerSecond = ltFrames.bytes / elapsed;
+    // kitty: the whole window's bytes, and those apart from the pictures sent (one APC per chunk).
+    const kittyBytes = bytesBetween(kitty, ltStart, ltEnd);
+    const kittyText = kittyBytes.toString('latin1');
+    const pictureBytes = [...kittyText.matchAll(/\x1b_G[^\x1b]*\x1b\\/g)].reduce((n, m) => n + m[0].length, 0);
+    const picturesSent = [...kittyText.matchAll(/\x1b_Ga=T,U=1/g)].length;
+    const kittyBytesPerSecond = kittyBytes.length / elapsed;
+    const kittyFrameBytesPerSecond = (kittyBytes.length - pictureBytes) / elapsed;
     const btopBytesPerSecond = bt ? btFrames.bytes / elapsed : null;
 
     const capturePath = join(ctx.tmpDir, 'dashboard-capture.bin');
@@ -320,6 +334,19 @@ export async function run(ctx) {
         goal: { op: '<=', target: GOAL_BYTES },
         baseline: base('btop', btopBytesPerSecond, 'B/s'),
       },
+      {
+        figure: 'kittyBytesPerSecond (samples inline)',
+        value: kittyBytesPerSecond,
+        unit: 'B/s',
+        baseline: { label: 'half blocks, same window', value: bytesPerSecond, unit: 'B/s' },
+      },
+      {
+        figure: `  of which not pictures (${picturesSent} sent)`,
+        value: kittyFrameBytesPerSecond,
+        unit: 'B/s',
+        goal: { op: '<=', target: GOAL_BYTES },
+        baseline: { label: 'half blocks, same window', value: bytesPerSecond, unit: 'B/s' },
+      },
       { figure: '  frames per second', value: ltFrames.framesPerSecond, unit: '/s', baseline: base('btop', btFrames?.framesPerSecond ?? null, '/s') },
       { figure: '  bytes per frame', value: ltFrames.bytesPerFrame, unit: 'B', baseline: base('btop', btFrames?.bytesPerFrame ?? null, 'B') },
       {
@@ -335,6 +362,9 @@ export async function run(ctx) {
       idleCpuPercent: round(ltCpu.percent, 3),
       btopCpuPercent: btCpu ? round(btCpu.percent, 3) : null,
       bytesPerSecond: round(bytesPerSecond, 1),
+      kittyBytesPerSecond: round(kittyBytesPerSecond, 1),
+      kittyFrameBytesPerSecond: round(kittyFrameBytesPerSecond, 1),
+      kittyPicturesSent: picturesSent,
       btopBytesPerSecond: btFrames ? round(btopBytesPerSecond, 1) : null,
       firstFrameMs: round(firstFrameMs, 1),
       btopFirstFrameMs: btopFirstFrameMs === null ? null : round(btopFirstFrameMs, 1),

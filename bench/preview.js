@@ -305,6 +305,13 @@ export async function run(ctx) {
       ctx.log(`pty measure failed: ${screen.error.message}`);
     }
     const screenTimes = screen.error ? [] : screen.times;
+    // ---- the same with the terminal's own pictures: rename → the picture's escape sequence in the pty
+    const protocols = {};
+    for (const protocol of Object.keys(PROTOCOLS)) {
+      protocols[protocol] = await measureProtocol(ctx, dir, images, ctx.runs, protocol).catch((error) => ({ error }));
+      if (protocols[protocol].error) notes.push(`preview: the ${protocol} pty measure failed and is left out: ${protocols[protocol].error.message}`);
+    }
+    const protocolMs = (protocol) => (protocols[protocol]?.times?.length ? median(protocols[protocol].times) : null);
 
     const previewMs = median(trials.map((t) => t.ms));
     const stall = median(trials.map((t) => t.stallMs));
@@ -334,6 +341,12 @@ export async function run(ctx) {
       { figure: '  worst stall of the trials', value: stallWorst, unit: 'ms', baseline: base(tiStallWorst) },
       // no baseline: terminal-image draws nothing by itself and watches no folder
       { figure: `previewScreenMs (CLI in a ${PTY_COLS}×${PTY_ROWS} pty)`, value: previewScreenMs, unit: 'ms' },
+      ...Object.keys(PROTOCOLS).map((protocol) => ({
+        figure: `  with ${protocol} pictures (full resolution)`,
+        value: protocolMs(protocol),
+        unit: 'ms',
+        baseline: { label: 'half blocks, same run', value: previewScreenMs, unit: 'ms' },
+      })),
     ];
     const list = (xs) => xs.map((x) => x.toFixed(1)).join(' ');
     notes.push(
@@ -363,11 +376,83 @@ export async function run(ctx) {
       terminalImageStallMs: round(tiStall, 2),
       terminalImageVersion: ti?.version ?? null,
       previewScreenMs: round(previewScreenMs, 1),
+      previewScreenKittyMs: round(protocolMs('kitty'), 1),
+      previewScreenIterm2Ms: round(protocolMs('iterm2'), 1),
+      previewScreenSixelMs: round(protocolMs('sixel'), 1),
       previewRuns: ctx.runs,
     };
     return { rows, results, notes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Terminals that draw pictures themselves, as lora-top sees them: the environment, the answer to
+ * its one question (typed in as the terminal would), and the escape sequence that carries a picture.
+ */
+const PROTOCOLS = {
+  kitty: { env: { TERM: 'xterm-kitty', KITTY_WINDOW_ID: '1' }, reply: null, marker: '\x1b_Ga=T,U=1' },
+  iterm2: { env: { TERM_PROGRAM: 'iTerm.app' }, reply: null, marker: '\x1b]1337;File=' },
+  sixel: { env: {}, reply: '\x1b[6;20;10t\x1b[?62;4;22c', marker: '\x1bP0;1;0q' },
+};
+
+/** The CLI in a pty on a terminal with `protocol`: a new sample's landing → its picture's escape sequence out. */
+async function measureProtocol(ctx, dir, images, runs, protocol) {
+  const { env, reply, marker } = PROTOCOLS[protocol];
+  const folder = makeRunFolder(dir, `preview_${protocol}`);
+  const cli = join(ctx.root, 'bin/lora-top.js');
+  const s = startPty(process.execPath, [cli, folder], { cols: PTY_COLS, rows: PTY_ROWS, cwd: ctx.root, env: { COLORTERM: 'truecolor', ...env }, exe: realpathSync(process.execPath) });
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no first frame with ${JSON.stringify(LOSS_TITLE)} in 20 s`)), 20_000);
+      watchFirstFrame(s, LOSS_TITLE, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    let step = 250;
+    let asked = false;
+    const time = async (i) => {
+      const sample = landSample(dir, folder, images[i].jpeg, step, 0);
+      step += 250;
+      let seen = '';
+      let droppedAt = 0;
+      const found = new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          off();
+          reject(new Error(`no ${protocol} picture ${TRIAL_TIMEOUT_MS} ms after ${sample.path} landed`));
+        }, TRIAL_TIMEOUT_MS);
+        const off = s.onChunk((chunk) => {
+          const text = s.tail.toString('latin1');
+          // The terminal's answer to the one question lora-top asks (cell size, DA1 with sixel).
+          if (reply && !asked && text.includes('\x1b[c')) {
+            asked = true;
+            s.send(reply);
+          }
+          if (chunk.t >= droppedAt) seen += chunk.buf.toString('latin1');
+          if (chunk.t >= droppedAt && seen.includes(marker)) {
+            off();
+            clearTimeout(timer);
+            resolve(chunk.t - droppedAt);
+          }
+        });
+      });
+      droppedAt = nowMs() - s.t0;
+      sample.land();
+      return found;
+    };
+    await sleep(PTY_SETTLE_MS);
+    await time(images.length - 2);
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      await sleep(400);
+      times.push(await time(runs + i));
+    }
+    ctx.log(`${protocol} pty: rename → picture sent, ms: ${times.map((t) => t.toFixed(1)).join(' ')}`);
+    return { times };
+  } finally {
+    await s.stop();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { CellPixels } from './graphicsSupport.js';
+import { graphicsPixelSize, type CellPixels } from './graphicsSupport.js';
 import type { FrameDamage } from './frameWriter.js';
 import { iterm2Image, sixelImage } from '../view/graphicsProtocol.js';
 import { kittyDeleteImage, kittyTransmitForPlaceholders, KITTY_MAX_CELLS } from '../view/kittyPlaceholder.js';
@@ -119,7 +119,9 @@ export class InlinePictures implements PictureLookup {
       const scale = Math.min((maxCols * cell.width) / width, (maxRows * cell.height) / height);
       const cols = Math.max(1, Math.min(maxCols, Math.round((width * scale) / cell.width)));
       const rows = Math.max(1, Math.min(maxRows, Math.round((height * scale) / cell.height)));
-      const resized = sharp(slot.path, { animated: false }).resize({ width: cols * cell.width, height: rows * cell.height, fit: 'inside' });
+      // Pixels for those cells, but no more than twice the file's own (the terminal scales the rest: less to send).
+      const px = graphicsPixelSize(cols, rows, cell, { width, height });
+      const resized = sharp(slot.path, { animated: false }).resize({ width: px.width, height: px.height, fit: 'inside' });
       let payload: string | null = null;
       let id = 0;
       if (protocol === 'sixel') {
