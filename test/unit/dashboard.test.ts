@@ -9,6 +9,7 @@ import { buildPanels, buildScreen, panelInput } from '../../src/ui/screen.js';
 import { initialUi } from '../../src/ui/uiState.js';
 import { chooseGlyphs } from '../../src/ui/theme.js';
 import { gridGeometry } from '../../src/ui/sampleGrid.js';
+import { LogReader } from '../../src/parse/logReader.js';
 
 // The dashboard rendered with ink-testing-library at fixed sizes, for each kind of run.
 
@@ -336,5 +337,23 @@ describe('the grid of samples (g)', () => {
     r.stdin.write('\x1b');
     await frameWhere(r, (f) => f.includes('── Loss'));
     r.unmount();
+  });
+});
+
+describe('panels are built again only when what they read changed', () => {
+  it('the same run and size: the loss, speed, samples, checkpoints and log lines are the ones built last frame; a new step rebuilds the loss chart', () => {
+    const state = withPicture();
+    const input = inputOf(state, true);
+    const layout = computeLayout(120, 40, input);
+    if (layout.kind !== 'dashboard') throw new Error('too small');
+    const cache = new Map();
+    const first = buildPanels(input, layout, cache);
+    const again = buildPanels({ ...input }, layout, cache);
+    for (const id of ['loss', 'speed', 'samples', 'checkpoints', 'log', 'gpu']) expect(again.get(id), id).toBe(first.get(id));
+    // The header reads the clock: built every frame.
+    expect(again.get('header')).not.toBe(first.get('header'));
+    const next = reduceRun(state, new LogReader().push('\rlokr-test-2:  50%|#####     | 1501/3000 [2:57:00<34:00,  1.36s/it, lr: 2.0e-04 loss: 1.000e-01]\n', NOW).map((e) => e));
+    const moved = buildPanels(inputOf(next, true), layout, cache);
+    expect(moved.get('loss')).not.toBe(first.get('loss'));
   });
 });

@@ -72,6 +72,11 @@ export const checkpointsPanel: Panel = {
     const all = 1 + saves + 1;
     return { min: 2, ideal: Math.min(all, 8), max: all };
   },
+  key({ run: state, ui, now, glyphs, eta }, box) {
+    const last = state.checkpoints[state.checkpoints.length - 1];
+    // Ages are shown to the second; the first save's countdown too.
+    return `${box.cols}x${box.rows}|${state.checkpoints.length}|${last?.path}|${last?.mtimeMs}|${last?.bytes}|${state.disk?.freeBytes}|${state.optimizerBytes}|${state.status}|${state.lossHistory.points.length}|${shownSample(state, ui)?.step}|${Math.floor(now / 1000)}|${eta.secondsPerStep}|${state.step}|${glyphs}`;
+  },
   build: (input, box) => {
     const lines = checkpointLines(input, box.cols);
     // Short of rows, the newest saves and the disk line stay.

@@ -97,4 +97,9 @@ export const gpuPanel: Panel = {
     return { min: 3, ideal: lines, max: lines };
   },
   build: (input, box) => fitLines(gpuLines(input, box.rows, box.cols), box.cols, input.glyphs),
+  key({ run: state, glyphs }, box) {
+    const gpu = state.gpu;
+    // A new reading (every second or so) changes the figures; the rest changes with news of its own.
+    return `${box.cols}x${box.rows}|${gpu.lastReadingAt}|${gpu.history.length}|${gpu.selected}|${gpu.gpus.length}|${gpu.problem?.kind}|${gpu.problem?.message}|${gpu.processMatch}|${gpu.trainerPid}|${gpu.processMemoryMiB}|${gpu.host?.memUsedBytes}|${gpu.host?.cpuPercent}|${glyphs}`;
+  },
 };
