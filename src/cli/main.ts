@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli, USAGE, type CliOptions } from './args.js';
 import { EXIT, UserError } from './errors.js';
-import { locateRun, type RunLocation } from '../run/locateRun.js';
+import { locateTarget, type RunLocation } from '../run/locateRun.js';
 import { readRunOnce, watchRun, type GpuOptions, type RunWatch } from '../run/watchRun.js';
 import { estimateFinish } from '../state/eta.js';
 import type { RunState } from '../state/runState.js';
@@ -37,7 +37,8 @@ async function run(options: CliOptions): Promise<number> {
   if (options.demo) return runDemo(options);
   if (options.runCommand) return launchAndWatch(options, options.runCommand);
 
-  const location = await locateRun(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd());
+  const location = await locateTarget(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd(), options.db);
+  if (location.kind === 'runs') return showRuns(location, options);
   if (options.once || !process.stdout.isTTY) return printSnapshot(await readRunOnce(location, process.stdin, gpuOptions(options)), options);
   const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options), heavyAfterMs: 1000 });
   let code: number;
@@ -96,7 +97,11 @@ async function withoutFetch<T>(load: () => Promise<T>): Promise<T> {
 
 async function showDashboard(watch: RunWatch, options: CliOptions): Promise<number> {
   const { startDashboard } = await loadDashboard();
-  return startDashboard(watch, {
+  return startDashboard(watch, dashboardOptions(options));
+}
+
+function dashboardOptions(options: CliOptions) {
+  return {
     target: options.target,
     glyphs: chooseGlyphs(options.ascii, process.env),
     theme: chooseTheme(options.theme, process.env),
@@ -104,7 +109,30 @@ async function showDashboard(watch: RunWatch, options: CliOptions): Promise<numb
     images: options.images,
     notify: options.notify,
     ...(options.stallAfterS !== null ? { stallFloorS: options.stallAfterS } : {}),
-  });
+  };
+}
+
+/** A folder of runs, or the UI's queue: the runs screen, or `--once` a line (or a JSON entry) a run. */
+async function showRuns(target: { root: string | null; db: string | null }, options: CliOptions): Promise<number> {
+  const { openRunCatalog } = await import('../catalog/runCatalog.js');
+  const { defaultCacheDir } = await import('../catalog/summaryCache.js');
+  const once = options.once || !process.stdout.isTTY;
+  const catalog = openRunCatalog({ root: target.root, db: target.db, cacheDir: defaultCacheDir(), target: options.target, follow: !once });
+  try {
+    if (once) {
+      await catalog.loaded;
+      const { runsJson, runsText } = await import('../view/runsSnapshot.js');
+      return await writeOut(options.json ? `${jsonText(runsJson(catalog.entries(), options.target))}\n` : runsText(catalog.entries(), Date.now()));
+    }
+    const { startRunsScreen } = await loadDashboard();
+    return await startRunsScreen(catalog, {
+      ...dashboardOptions(options),
+      title: target.root ?? target.db ?? 'runs',
+      openRun: (folder, logPath) => watchRun({ kind: 'folder', folder, logPath }, { gpu: gpuOptions(options), previews: true, control: controlOptions(options), heavyAfterMs: 0 }),
+    });
+  } finally {
+    await catalog.close();
+  }
 }
 
 function controlOptions(options: CliOptions) {

@@ -47,7 +47,7 @@ function describe(path: string, error: unknown): string {
   return `${path}: ${(error as Error).message.split('\n')[0]}`;
 }
 
-async function withRetry<T>(path: string, readonly: boolean, work: (db: Database) => T): Promise<JobDbResult<T>> {
+export async function withRetry<T>(path: string, readonly: boolean, work: (db: Database) => T): Promise<JobDbResult<T>> {
   if (!existsSync(path)) return { ok: false, reason: `${path} does not exist` };
   let lastError: unknown = null;
   for (let attempt = 0; attempt < RETRIES; attempt++) {

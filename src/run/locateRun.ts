@@ -33,6 +33,77 @@ export async function locateRun(pathArg: string | undefined, cwd: string): Promi
   return { kind: 'log', logPath: path, folder: await folderOfLog(path) };
 }
 
+/** What the command line points at: one run, or a folder of several runs (the runs screen). */
+export type Target = RunLocation | { kind: 'runs'; root: string | null; db: string | null };
+
+/**
+ * Like locateRun, but a folder holding several runs (ai-toolkit's `output/`), and `./output` when
+ * no PATH is given and it holds more than one, open the runs screen. A folder with one run inside
+ * still opens that run. With no PATH and no run, a UI database in the current folder (`aitk_db.db`)
+ * opens its queue.
+ */
+export async function locateTarget(pathArg: string | undefined, cwd: string, db: string | null = null): Promise<Target> {
+  if (pathArg === '-') return { kind: 'stdin' };
+  const folder = pathArg === undefined ? join(cwd, 'output') : resolve(cwd, pathArg);
+  if (pathArg === undefined || (await isPlainFolder(folder))) {
+    const runs = await listRunFolders(folder);
+    if (runs.length > 1) return { kind: 'runs', root: folder, db };
+    if (pathArg === undefined && runs.length === 0) {
+      const uiDb = db ?? (await existing(join(cwd, 'aitk_db.db')));
+      if (uiDb) return { kind: 'runs', root: null, db: uiDb };
+    }
+  }
+  return locateRun(pathArg, cwd);
+}
+
+/** A readable folder that is not itself a run folder. */
+async function isPlainFolder(path: string): Promise<boolean> {
+  try {
+    if (!(await stat(path)).isDirectory()) return false;
+    const names = await readdir(path);
+    return !names.some((n) => RUN_MARKERS.includes(n));
+  } catch {
+    return false;
+  }
+}
+
+async function existing(path: string): Promise<string | null> {
+  try {
+    await access(path, constants.R_OK);
+    return path;
+  } catch {
+    return null;
+  }
+}
+
+/** The run folders directly inside `parent`, with when each last changed. */
+export async function listRunFolders(parent: string): Promise<Array<{ folder: string; name: string; mtime: number }>> {
+  let entries;
+  try {
+    entries = await readdir(parent, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const found = await Promise.all(
+    entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map(async (entry) => {
+      const folder = join(parent, entry.name);
+      const mtime = await runActivityTime(folder);
+      return mtime === null ? null : { folder, name: entry.name, mtime };
+    }),
+  );
+  return found.filter((f): f is { folder: string; name: string; mtime: number } => f !== null);
+}
+
+/** The log a run folder is read from: log.txt, else its newest rotated log, else log.txt to come. */
+export async function logPathOfFolder(folder: string): Promise<string> {
+  try {
+    await access(join(folder, 'log.txt'));
+    return join(folder, 'log.txt');
+  } catch {
+    return (await newestRotatedLog(folder)) ?? join(folder, 'log.txt');
+  }
+}
+
 async function locateInFolder(folder: string, shown: string): Promise<RunLocation> {
   await checkReadable(folder, shown, constants.R_OK | constants.X_OK);
   const names = await readdir(folder).catch((error: unknown) => {

@@ -6,7 +6,7 @@ import { isFinished } from '../state/runState.js';
 import type { Glyphs } from '../view/charts/index.js';
 import { Screen } from './components/Screen.js';
 import { composeLines, composeTooSmall } from './compose.js';
-import { dispatchKey } from './keymap.js';
+import { dispatchKey, type NavTarget, type RunNav } from './keymap.js';
 import { boxOf, computeLayout } from './layout.js';
 import type { ThemeName } from './theme.js';
 import { initialUi, reduceUi, type UiAction } from './uiState.js';
@@ -49,6 +49,8 @@ export interface AppOptions {
   frameSink?: (rows: string[], picture: PictureSpot | null) => void;
   /** `--stall-after`: the least log silence that reads as a stall (seconds). */
   stallFloorS?: number;
+  /** The run was opened from the runs screen: where it sits there, and how to leave for it. */
+  nav?: (RunNav & { go(to: NavTarget): void }) | null;
 }
 
 /**
@@ -83,7 +85,7 @@ function useDisplayedRun(watch: RunWatch, tickMs: number, clock: () => number): 
   return shown;
 }
 
-function useTerminalSize(fixed: { cols: number; rows: number } | undefined): { cols: number; rows: number } {
+export function useTerminalSize(fixed: { cols: number; rows: number } | undefined): { cols: number; rows: number } {
   const { stdout } = useStdout();
   const read = () => fixed ?? { cols: stdout.columns || 80, rows: stdout.rows || 24 };
   const [size, setSize] = useState(read);
@@ -134,7 +136,13 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
       if (graphics?.awaitingReply) return;
       // Leaving the full-screen view: the terminal's picture goes before the dashboard is drawn.
       if (latest.current.ui.screen === 'view') graphics?.clear();
-      dispatchKey({ ...key, input }, { ...latest.current }, { ui: dispatch, quit: onQuit, control: (action) => watch.act(action) }, clock());
+      const nav = options.nav ?? null;
+      dispatchKey(
+        { ...key, input },
+        { ...latest.current, nav: nav && { position: nav.position, count: nav.count } },
+        { ui: dispatch, quit: onQuit, control: (action) => watch.act(action), navigate: (to) => nav?.go(to) },
+        clock(),
+      );
     },
     { isActive: options.keys },
   );
@@ -194,11 +202,12 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   }, [run, now, options.notify]);
 
   const galleryShown = gallery !== null && !ui.showHelp;
+  const navShown = useMemo(() => (options.nav ? { position: options.nav.position, count: options.nav.count } : null), [options.nav?.position, options.nav?.count]);
   const input = useMemo(
-    () => panelInput(run, ui, now, { target: options.target, glyphs: options.glyphs, imageMode, pictures, ...(options.stallFloorS !== undefined ? { stallFloorS: options.stallFloorS } : {}) }),
+    () => panelInput(run, ui, now, { target: options.target, glyphs: options.glyphs, imageMode, pictures, nav: navShown, ...(options.stallFloorS !== undefined ? { stallFloorS: options.stallFloorS } : {}) }),
     // picturesReady: a picture the terminal now holds is drawn with its placeholders.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [run, ui, now, options.target, options.glyphs, imageMode, options.stallFloorS, pictures, picturesReady],
+    [run, ui, now, options.target, options.glyphs, imageMode, options.stallFloorS, pictures, picturesReady, navShown?.position, navShown?.count],
   );
   const layout = useMemo(() => computeLayout(size.cols, size.rows, input), [input, size.cols, size.rows]);
   // Panels whose inputs did not change are not built again (the loss chart keeps its scale there too).

@@ -21,21 +21,40 @@ export interface KeyPress {
   downArrow?: boolean;
   leftArrow?: boolean;
   rightArrow?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
 }
 
 export interface KeyContext {
   run: RunState;
   ui: UiState;
+  /** Where this run sits in the runs screen's list, when it was opened from one. */
+  nav?: RunNav | null;
 }
+
+/** The dashboard of one run of a list: which of how many, for the back and next/previous keys. */
+export interface RunNav {
+  position: number;
+  count: number;
+}
+
+/** Leaving this run's dashboard for the list, or for the run before or after it there. */
+export type NavTarget = 'list' | 'previous' | 'next';
 
 export interface KeyEffects {
   ui(action: UiAction): void;
   quit(): void;
   /** Acts on the trainer; the outcome comes back in the run state. */
   control(action: ControlAction): void;
+  /** Goes back to the runs screen, or to the run before or after this one there. */
+  navigate?(to: NavTarget): void;
 }
 
-export interface KeyBinding {
+/**
+ * One key of a table. The compiler asks every binding for its label, footer name and help
+ * sentence; `available` says why a key cannot act now. C: what the keys read; E: what they can do.
+ */
+export interface KeyBinding<C = KeyContext, E = KeyEffects> {
   id: string;
   /** How the key is written in the footer and overlay, e.g. `q`, `^C`, `+/-`. */
   label: string;
@@ -45,10 +64,27 @@ export interface KeyBinding {
   help: string;
   matches(key: KeyPress): boolean;
   /** true when it can act now, else the reason it cannot. */
-  available(ctx: KeyContext): true | string;
+  available(ctx: C): true | string;
   /** Shown in the footer when available. */
   footer: boolean;
-  run(ctx: KeyContext, effects: KeyEffects): void;
+  run(ctx: C, effects: E): void;
+  /** Left out of the footer and the `?` list where it has no meaning (the run keys outside a list). */
+  hidden?(ctx: C): boolean;
+}
+
+/**
+ * The binding a key press runs: the first that matches and can act now (a key may mean one thing
+ * in one view and another elsewhere), else the first that matches, to say why it cannot.
+ */
+export function bindingFor<C, E>(key: KeyPress, ctx: C, keymap: ReadonlyArray<KeyBinding<C, E>>): { binding: KeyBinding<C, E>; available: true | string } | null {
+  let first: { binding: KeyBinding<C, E>; available: true | string } | null = null;
+  for (const binding of keymap) {
+    if (!binding.matches(key)) continue;
+    const available = binding.available(ctx);
+    if (available === true) return { binding, available };
+    first ??= { binding, available };
+  }
+  return first;
 }
 
 const typed = (...chars: string[]) => (key: KeyPress) => !key.ctrl && chars.includes(key.input);
@@ -149,6 +185,21 @@ export const KEYMAP: readonly KeyBinding[] = [
     available: always,
     footer: true,
     run: (_ctx, effects) => effects.quit(),
+  },
+  {
+    id: 'back',
+    hidden: (ctx) => !ctx.nav,
+    label: 'Esc',
+    name: 'runs',
+    help: 'Back to the list of runs (Backspace too); the run is not touched.',
+    matches: (key) => key.escape === true || key.backspace === true || key.delete === true,
+    available: (ctx) => {
+      if (!ctx.nav) return 'this run was not opened from a list of runs';
+      if (ctx.ui.showHelp || ctx.ui.screen !== 'dashboard') return 'Esc closes this view first';
+      return true;
+    },
+    footer: true,
+    run: (_ctx, effects) => effects.navigate?.('list'),
   },
   {
     id: 'help',
@@ -350,7 +401,40 @@ export const KEYMAP: readonly KeyBinding[] = [
     footer: true,
     run: (ctx, effects) => effects.ui(ctx.ui.screen === 'grid' ? { type: 'closeScreen' } : { type: 'openGrid' }),
   },
+  {
+    id: 'runPrevious',
+    hidden: (ctx) => !ctx.nav,
+    label: '[',
+    name: 'previous run',
+    help: 'The dashboard of the run above this one in the list.',
+    matches: typed('['),
+    available: navAvailable(-1),
+    footer: false,
+    run: (_ctx, effects) => effects.navigate?.('previous'),
+  },
+  {
+    id: 'runNext',
+    hidden: (ctx) => !ctx.nav,
+    label: ']',
+    name: 'next run',
+    help: 'The dashboard of the run below this one in the list.',
+    matches: typed(']'),
+    available: navAvailable(1),
+    footer: false,
+    run: (_ctx, effects) => effects.navigate?.('next'),
+  },
 ];
+
+function navAvailable(direction: -1 | 1) {
+  return (ctx: KeyContext): true | string => {
+    if (!ctx.nav) return 'this run was not opened from a list of runs';
+    if (ctx.ui.screen !== 'dashboard') return 'only on the dashboard';
+    const to = ctx.nav.position + direction;
+    if (to < 0) return 'this is the first run of the list';
+    if (to >= ctx.nav.count) return 'this is the last run of the list';
+    return true;
+  };
+}
 
 /** Handles one key press: runs the matching binding, or says why it cannot act. Returns whether a key matched. */
 export function dispatchKey(key: KeyPress, ctx: KeyContext, effects: KeyEffects, now: number, keymap = KEYMAP): boolean {
@@ -379,9 +463,9 @@ export function dispatchKey(key: KeyPress, ctx: KeyContext, effects: KeyEffects,
     return true;
   }
   // With the overlay open, Esc closes it; other keys still work as usual.
-  const binding = keymap.find((b) => b.matches(key));
-  if (!binding) return false;
-  const available = binding.available(ctx);
+  const found = bindingFor(key, ctx, keymap);
+  if (!found) return false;
+  const { binding, available } = found;
   if (available !== true) {
     effects.ui({ type: 'flash', text: `${binding.label}: ${available}`, now });
     return true;
@@ -393,7 +477,7 @@ export function dispatchKey(key: KeyPress, ctx: KeyContext, effects: KeyEffects,
 /** The footer: the keys that work now, as `q quit  ? help  l log  +/- smoothing`. */
 export function footerItems(ctx: KeyContext, keymap = KEYMAP): Array<{ label: string; name: string }> {
   const items = keymap
-    .filter((b) => b.footer && b.available(ctx) === true)
+    .filter((b) => b.footer && !b.hidden?.(ctx) && b.available(ctx) === true)
     .map((b) => ({ label: b.label, name: b.id === 'freeze' && ctx.run.control.frozenSince !== null ? 'resume' : b.name }));
   const plus = keymap.find((b) => b.id === 'smoothMore');
   const minus = keymap.find((b) => b.id === 'smoothLess');
@@ -413,11 +497,13 @@ const HELP_PAIRS: ReadonlyArray<{ ids: [string, string]; label: string; help: st
   { ids: ['samplePrev', 'sampleNext'], label: '←/→', help: 'The sample of the sampled step before / after; at the newest it follows new samples again.' },
   { ids: ['promptPrev', 'promptNext'], label: '↑/↓', help: "The previous / next sample prompt's image at the same step." },
   { ids: ['compareLeftPrev', 'compareLeftNext'], label: '[/]', help: 'In the comparison: move the left image a sampled step back / on.' },
+  { ids: ['runPrevious', 'runNext'], label: '[/]', help: 'From a list of runs: the dashboard of the run above / below this one.' },
 ];
 
 export function helpRows(ctx: KeyContext, keymap = KEYMAP): Array<{ label: string; help: string; unavailable: string | null }> {
   const rows: Array<{ label: string; help: string; unavailable: string | null }> = [];
   for (const b of keymap) {
+    if (b.hidden?.(ctx)) continue;
     const pair = HELP_PAIRS.find((p) => p.ids.includes(b.id));
     if (pair) {
       if (pair.ids[0] !== b.id) continue;

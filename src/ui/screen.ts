@@ -11,6 +11,7 @@ import type { ThemeName } from './theme.js';
 import type { UiState } from './uiState.js';
 import type { ViewLine } from './viewLine.js';
 import type { PictureLookup } from './inlinePictures.js';
+import type { RunNav } from './keymap.js';
 
 /**
  * The dashboard's frame: every panel in the layout built into its box (or its lines from last
@@ -24,6 +25,8 @@ export interface ScreenOptions {
   imageMode: HalfBlockMode;
   stallFloorS?: number;
   pictures?: PictureLookup | null;
+  /** Where the run sits in the runs screen's list, when it was opened from one (the keys say so). */
+  nav?: RunNav | null;
 }
 
 /** What a panel built last, under which key, and what it keeps between frames. */
@@ -39,7 +42,7 @@ export function panelInput(run: RunState, ui: UiState, now: number, options: Scr
     imageMode: options.imageMode,
     stallFloorS: options.stallFloorS ?? STALL_FLOOR_S,
     eta: estimateFinish(run, now, options.target),
-    keys: { run, ui },
+    keys: { run, ui, nav: options.nav ?? null },
     pictures: options.pictures ?? null,
   };
 }

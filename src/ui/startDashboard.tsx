@@ -1,6 +1,7 @@
 import { openSync } from 'node:fs';
 import tty from 'node:tty';
 import { render, type Instance } from 'ink';
+import type { ReactElement } from 'react';
 import type { RunWatch } from '../run/watchRun.js';
 import { App, type AppOptions } from './App.js';
 import { FrameWriter } from './frameWriter.js';
@@ -8,6 +9,8 @@ import { TerminalGraphics } from './terminalGraphics.js';
 import { InlinePictures, type PictureSpot } from './inlinePictures.js';
 import type { ImagesFlag, NotifyFlag } from '../cli/args.js';
 import { noticeBytes } from './notifications.js';
+import type { RunCatalog } from '../catalog/runCatalog.js';
+import { RunsApp, type RunsAppOptions } from './runs/RunsApp.js';
 
 /** Exit codes for the ways the dashboard can end. */
 export const DASHBOARD_EXIT = { quit: 0, sigint: 130, sighup: 129, sigterm: 143, error: 70 } as const;
@@ -40,6 +43,30 @@ function keyboard(): { input: NodeJS.ReadStream; owned: tty.ReadStream | null } 
 export function startDashboard(
   watch: RunWatch,
   options: Omit<AppOptions, 'keys' | 'graphics' | 'notify'> & { images?: ImagesFlag; notify?: NotifyFlag },
+): Promise<number> {
+  return startScreen(options, (env) => <App watch={watch} options={{ ...options, ...env.app }} onQuit={env.quit} />, () => watch.firstFrame());
+}
+
+/** The runs screen over a catalog of runs; Enter opens a run's dashboard in the same terminal. */
+export function startRunsScreen(
+  catalog: RunCatalog,
+  options: Omit<AppOptions, 'keys' | 'graphics' | 'notify'> & Omit<RunsAppOptions, 'app'> & { images?: ImagesFlag; notify?: NotifyFlag },
+): Promise<number> {
+  return startScreen(options, (env) => <RunsApp catalog={catalog} options={{ ...options, app: { ...options, ...env.app }, repaint: env.repaint }} onQuit={env.quit} />);
+}
+
+/** What the terminal gives a screen: keys, graphics, the frame writer's sink, notices and the way out. */
+interface ScreenEnv {
+  app: Required<Pick<AppOptions, 'keys' | 'graphics' | 'pictures' | 'notify' | 'frameSink'>>;
+  quit(): void;
+  /** The next frame is drawn whole (after a screen that may have left pictures behind). */
+  repaint(): void;
+}
+
+function startScreen(
+  options: { images?: ImagesFlag; notify?: NotifyFlag },
+  root: (env: ScreenEnv) => ReactElement,
+  onFirstFrame?: () => void,
 ): Promise<number> {
   const stdout = process.stdout;
   const { input: stdin, owned } = keyboard();
@@ -113,10 +140,15 @@ export function startDashboard(
       if (!drawn) {
         drawn = true;
         // The first frame is up: now the heavy starts (sharp, nvidia-smi) may begin.
-        setImmediate(() => watch.firstFrame());
+        if (onFirstFrame) setImmediate(onFirstFrame);
       }
     };
-    instance = render(<App watch={watch} options={{ ...options, keys, graphics, pictures, notify, frameSink }} onQuit={() => finish(DASHBOARD_EXIT.quit)} />, {
+    const env: ScreenEnv = {
+      app: { keys, graphics, pictures, notify, frameSink },
+      quit: () => finish(DASHBOARD_EXIT.quit),
+      repaint: () => writer.invalidate(),
+    };
+    instance = render(root(env), {
       stdout: frames as unknown as NodeJS.WriteStream,
       stdin,
       exitOnCtrlC: false,

@@ -13,7 +13,8 @@ export interface TextStyle {
   inverse?: boolean;
 }
 
-const STATUS_COLOUR: Record<RunStatus, string> = {
+const STATUS_COLOUR: Record<RunStatus | 'queued', string> = {
+  queued: 'white',
   starting: 'yellow',
   preparing: 'yellow',
   sampling: 'magenta',
@@ -65,10 +66,19 @@ const MONO: Record<string, TextStyle> = {
   raw: { dimColor: true },
 };
 
+/** One colour a run in the comparison (under NO_COLOR each run has its own glyph instead). */
+export const SERIES_COLOURS = ['cyan', 'magenta', 'yellow', 'green', 'red', 'blue', 'white'] as const;
+
 export function styleFor(theme: ThemeName, style: ViewStyle): TextStyle {
   if (style === null) return {};
+  if (style === 'selected') return { inverse: true };
+  if (style.startsWith('series:')) {
+    if (theme === 'mono') return {};
+    const colour = SERIES_COLOURS[Number(style.slice(7)) % SERIES_COLOURS.length]!;
+    return { color: theme === 'light' && colour === 'white' ? 'black' : colour, bold: true };
+  }
   if (style.startsWith('status:')) {
-    const status = style.slice(7) as RunStatus;
+    const status = style.slice(7) as RunStatus | 'queued';
     if (theme === 'mono') return { inverse: true, bold: true };
     return { backgroundColor: STATUS_COLOUR[status], color: 'black', bold: true };
   }

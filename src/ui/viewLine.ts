@@ -8,7 +8,7 @@ import type { CellStyle, Glyphs } from '../view/charts/index.js';
  * them to a width, joining items that fit, a panel's title. Pure. Colours are chosen later (theme).
  */
 
-export type ViewStyle = CellStyle | 'title' | 'dim' | 'bad' | 'good' | 'key' | 'value' | `status:${RunStatus}`;
+export type ViewStyle = CellStyle | 'title' | 'dim' | 'bad' | 'good' | 'key' | 'value' | 'selected' | `status:${RunStatus | 'queued'}` | `series:${number}`;
 export interface ViewRun {
   text: string;
   style: ViewStyle;

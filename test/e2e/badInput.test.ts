@@ -18,7 +18,7 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-function cli(args: string[], options: { cwd?: string; input?: string; nodeArgs?: string[]; asNobody?: NobodyCli } = {}) {
+function cli(args: string[], options: { cwd?: string; input?: string; nodeArgs?: string[]; asNobody?: NobodyCli; env?: Record<string, string> } = {}) {
   const [command, argv] = options.asNobody
     ? options.asNobody.command(args, options.nodeArgs)
     : [process.execPath, [...(options.nodeArgs ?? []), CLI, ...args]];
@@ -26,6 +26,7 @@ function cli(args: string[], options: { cwd?: string; input?: string; nodeArgs?:
   const result = spawnSync(command, argv as string[], {
     cwd: options.cwd ?? root,
     encoding: 'utf8',
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     ...(options.input === undefined ? { stdio: ['ignore', 'pipe', 'pipe'] as const } : { input: options.input }),
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -60,7 +61,7 @@ describe('bad input', () => {
     expectOneLine(r.stderr, /no run found: looked for \.\/output\/<name>\/log\.txt/);
   });
 
-  it('no path: the newest run under ./output, its newest rotated log when log.txt is gone', () => {
+  it('no path: ./output with several runs is the list of them, each read from its newest rotated log when log.txt is gone; with one run, that run', () => {
     const cwd = fs.mkdtempSync(path.join(root, 'runs-'));
     const fixtures = new URL('../fixtures/ai-toolkit-logs/', import.meta.url);
     for (const [name, fixture, age] of [['older', '001-lokr-saving-checkpoints-windows.txt', 600], ['newer', '003-krea2-177h-eta.txt', 0]] as const) {
@@ -72,9 +73,15 @@ describe('bad input', () => {
       fs.utimesSync(log, when, when);
       fs.utimesSync(folder, when, when);
     }
-    const r = cli(['--once', '--json', '--no-gpu'], { cwd });
+    const env = { XDG_CACHE_HOME: path.join(cwd, 'cache') };
+    const r = cli(['--once', '--json', '--no-gpu'], { cwd, env });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).name).toBe('HR_Krea2');
+    const runs = (JSON.parse(r.stdout) as { runs: Array<{ name: string; path: string }> }).runs;
+    expect(runs.map((run) => path.basename(run.path)).sort()).toEqual(['newer', 'older']);
+    expect(runs.find((run) => path.basename(run.path) === 'newer')?.name).toBe('HR_Krea2');
+    fs.rmSync(path.join(cwd, 'output', 'older'), { recursive: true });
+    const one = cli(['--once', '--json', '--no-gpu'], { cwd, env });
+    expect(JSON.parse(one.stdout).name).toBe('HR_Krea2');
   });
 
   it('a file the user may not read', (ctx) => {

@@ -5,3 +5,4 @@ export * from './lineChart.js';
 export * from './axis.js';
 export * from './lossChart.js';
 export * from './domain.js';
+export * from './overlayChart.js';

@@ -1,0 +1,280 @@
+import { access } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { listRunFolders, logPathOfFolder } from '../run/locateRun.js';
+import { readRunOnce, watchRun, type RunWatch } from '../run/watchRun.js';
+import { estimateFinish } from '../state/eta.js';
+import { isFinished, type RunState } from '../state/runState.js';
+import { summarizeRun, summaryFinished, type RunSummary } from '../state/runSummary.js';
+import { joinRunsAndJobs, type ListJob, type RunsEntry } from '../state/runsList.js';
+import { fingerprint, sameFingerprint, SummaryCache, type RunFingerprint } from './summaryCache.js';
+import { readUiJobs } from './uiJobs.js';
+
+/**
+ * Every run of a folder of runs and of the UI's queue, kept up to date (I/O): the folder is listed
+ * again and the queue read again every few seconds; a finished run is read once (or taken from the
+ * summary cache while its files are unchanged); a run that is not over and whose log changed lately
+ * is followed live, as the dashboard follows one. The list it gives is plain data for the runs
+ * screen and `--once --json`.
+ */
+
+export interface CatalogOptions {
+  /** The folder whose run folders are listed (ai-toolkit's output/); null: the UI queue only. */
+  root: string | null;
+  /** `--db`: the UI database; else aitk_db.db beside the folder, else the one a run's log names. */
+  db: string | null;
+  /** Where finished runs' summaries are kept between sessions; null: in memory only. */
+  cacheDir: string | null;
+  /** The step an ETA is shown for. */
+  target: number;
+  /** Follow live runs and look again every `rescanMs`; false: read everything once (`--once`). */
+  follow: boolean;
+  rescanMs?: number;
+  /** A log changed within this long (or a running UI job) is followed rather than read once. */
+  liveWithinMs?: number;
+  /** Runs read at once while the list is first filled. */
+  concurrency?: number;
+  now?: () => number;
+}
+
+export interface RunCatalog {
+  entries(): RunsEntry[];
+  /** Called when the list changed (at most every `notifyMs`). */
+  subscribe(listener: (entries: RunsEntry[]) => void): () => void;
+  /** Resolves once every run found by the first look has been read. */
+  loaded: Promise<void>;
+  /** The UI database in use, if any, and why it could not be read, if it could not. */
+  queue(): { db: string | null; problem: string | null };
+  close(): Promise<void>;
+}
+
+interface Slot {
+  entry: RunsEntry;
+  print: RunFingerprint | null;
+  watch: RunWatch | null;
+  unsubscribe: (() => void) | null;
+  reading: boolean;
+  stopSettle?: (() => void) | null;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+/** How long a followed run stays followed after it ended. */
+const FINISHED_SETTLE_MS = 10_000;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function openRunCatalog(options: CatalogOptions): RunCatalog {
+  const now = options.now ?? Date.now;
+  const cache = new SummaryCache(options.cacheDir);
+  const slots = new Map<string, Slot>();
+  const listeners = new Set<(entries: RunsEntry[]) => void>();
+  let list: RunsEntry[] = [];
+  let closed = false;
+  let dbPath: string | null = options.db;
+  let dbProblem: string | null = null;
+  let jobs: ListJob[] = [];
+  let rescanTimer: NodeJS.Timeout | null = null;
+  let notifyTimer: NodeJS.Timeout | null = null;
+
+  const publish = () => {
+    notifyTimer = null;
+    if (closed) return;
+    list = [...slots.values()].map((s) => s.entry);
+    for (const listener of listeners) listener(list);
+  };
+  const changed = () => {
+    if (!notifyTimer && !closed) notifyTimer = setTimeout(publish, 100);
+  };
+  const setEntry = (slot: Slot, patch: Partial<RunsEntry>) => {
+    slot.entry = { ...slot.entry, ...patch };
+    changed();
+  };
+
+  const summaryOf = (state: RunState, folder: string, logPath: string, lastLogAt: number | null): RunSummary =>
+    summarizeRun(state, estimateFinish(state, now(), options.target), { folder, logPath, lastLogAt });
+
+  const follow = (slot: Slot, folder: string, logPath: string) => {
+    const watch = watchRun({ kind: 'folder', folder, logPath }, { previews: false, control: null, notifyMs: 500, rescanMs: 5000 });
+    slot.watch = watch;
+    setEntry(slot, { live: true });
+    let settle: NodeJS.Timeout | null = null;
+    const onState = (state: RunState) => {
+      const summary = summaryOf(state, folder, logPath, slot.print?.logMtimeMs || null);
+      setEntry(slot, { summary, live: true, problem: null });
+      // A run that ended is let go once its last words are written (the exit repaint, the final
+      // sample): then its summary is kept like any finished run's, under its files as they are.
+      if (isFinished(state.status) && !settle) {
+        settle = setTimeout(() => {
+          settle = null;
+          if (closed || slot.watch !== watch || !isFinished(watch.getState().status)) return;
+          const last = summaryOf(watch.getState(), folder, logPath, slot.print?.logMtimeMs || null);
+          stopFollowing(slot);
+          void fingerprint(folder, logPath).then((print) => {
+            slot.print = print;
+            setEntry(slot, { summary: { ...last, lastLogAt: print.logMtimeMs || last.lastLogAt }, live: false });
+            return cache.put(folder, print, last);
+          });
+        }, FINISHED_SETTLE_MS);
+      }
+    };
+    slot.unsubscribe = watch.subscribe(onState);
+    slot.stopSettle = () => {
+      if (settle) clearTimeout(settle);
+    };
+  };
+  const stopFollowing = (slot: Slot) => {
+    slot.stopSettle?.();
+    slot.stopSettle = null;
+    slot.unsubscribe?.();
+    slot.unsubscribe = null;
+    const watch = slot.watch;
+    slot.watch = null;
+    void watch?.close();
+  };
+
+  /** Reads a run folder: from the cache, once, or by following it. */
+  const read = async (slot: Slot): Promise<void> => {
+    const folder = slot.entry.folder;
+    if (!folder || slot.reading || closed) return;
+    slot.reading = true;
+    try {
+      if (!(await exists(folder))) return;
+      const logPath = await logPathOfFolder(folder);
+      const print = await fingerprint(folder, logPath);
+      const previous = slot.print;
+      slot.print = print;
+      if (slot.watch) {
+        // Followed: only the age of its log moves here.
+        if (slot.entry.summary && print.logMtimeMs) setEntry(slot, { summary: { ...slot.entry.summary, lastLogAt: print.logMtimeMs } });
+        return;
+      }
+      if (previous && sameFingerprint(previous, print) && slot.entry.summary) return;
+      const cached = await cache.get(folder, print);
+      if (cached) {
+        setEntry(slot, { summary: cached, live: false, problem: null });
+        return;
+      }
+      const state = await readRunOnce({ kind: 'folder', folder, logPath });
+      if (closed) return;
+      const summary = summaryOf(state, folder, logPath, print.logMtimeMs || null);
+      const recent = print.logMtimeMs > now() - (options.liveWithinMs ?? DAY_MS) || slot.entry.job?.status === 'running';
+      // A run that is not over is followed where its log moved lately (or has moved since it was
+      // last read): from its start, as the dashboard reads it.
+      if (options.follow && !isFinished(state.status) && (recent || previous !== null)) {
+        setEntry(slot, { summary, problem: null });
+        follow(slot, folder, logPath);
+        return;
+      }
+      setEntry(slot, { summary, live: false, problem: null });
+      if (isFinished(state.status)) await cache.put(folder, print, summary);
+    } catch (error) {
+      setEntry(slot, { problem: (error as Error).message.split('\n')[0] ?? 'unreadable' });
+    } finally {
+      slot.reading = false;
+    }
+  };
+
+  const readAll = async (todo: Slot[]) => {
+    const queue = [...todo];
+    const workers = Array.from({ length: Math.max(1, options.concurrency ?? 4) }, async () => {
+      for (let slot = queue.shift(); slot && !closed; slot = queue.shift()) await read(slot);
+    });
+    await Promise.all(workers);
+  };
+
+  const findDb = async (): Promise<string | null> => {
+    if (dbPath) return dbPath;
+    if (options.root) {
+      const beside = join(dirname(options.root), 'aitk_db.db');
+      if (await exists(beside)) return beside;
+    }
+    for (const slot of slots.values()) {
+      const named = slot.entry.summary?.sqliteDbPath;
+      if (named && (await exists(named))) return named;
+    }
+    return null;
+  };
+
+  const scan = async (): Promise<void> => {
+    const folders = options.root ? await listRunFolders(options.root) : [];
+    dbPath = await findDb();
+    if (dbPath) {
+      const read = await readUiJobs(dbPath, dirname(dbPath));
+      if (read.ok) {
+        jobs = read.value.filter((j) => j.jobType === null || j.jobType === 'train');
+        dbProblem = null;
+      } else {
+        // A locked or broken database keeps the jobs last read.
+        dbProblem = read.reason;
+      }
+    }
+    if (closed) return;
+    const joined = joinRunsAndJobs(folders.map((f) => ({ folder: f.folder, name: f.name })), jobs);
+    const keys = new Set(joined.map((j) => j.key));
+    for (const [key, slot] of slots) {
+      if (keys.has(key)) continue;
+      stopFollowing(slot);
+      slots.delete(key);
+      changed();
+    }
+    const todo: Slot[] = [];
+    for (const item of joined) {
+      let slot = slots.get(item.key);
+      if (!slot) {
+        slot = { entry: { key: item.key, name: item.name, folder: item.folder, summary: null, job: item.job, live: false, problem: null }, print: null, watch: null, unsubscribe: null, reading: false };
+        slots.set(item.key, slot);
+        changed();
+      } else if (slot.entry.job !== item.job || slot.entry.name !== item.name) {
+        setEntry(slot, { job: item.job, name: item.name });
+      }
+      if (item.folder) todo.push(slot);
+    }
+    await readAll(todo);
+  };
+
+  const loop = async () => {
+    rescanTimer = null;
+    try {
+      await scan();
+    } finally {
+      if (!closed && options.follow) rescanTimer = setTimeout(() => void loop(), options.rescanMs ?? 5000);
+    }
+  };
+  const loaded = loop().then(async () => {
+    // A database only a run's log names is found once that run has been read.
+    if (!options.db && dbPath === null && !closed && (await findDb())) await scan();
+    publish();
+  });
+
+  return {
+    entries: () => list,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    loaded,
+    queue: () => ({ db: dbPath, problem: dbProblem }),
+    async close() {
+      closed = true;
+      if (rescanTimer) clearTimeout(rescanTimer);
+      if (notifyTimer) clearTimeout(notifyTimer);
+      await Promise.all([...slots.values()].map(async (slot) => {
+        slot.stopSettle?.();
+        slot.unsubscribe?.();
+        await slot.watch?.close();
+      }));
+    },
+  };
+}
+
+/** The name a folder of runs goes by on the screen. */
+export function rootLabel(root: string | null, db: string | null): string {
+  if (root) return basename(root) || root;
+  return db ? `UI queue (${db})` : 'runs';
+}

@@ -1,0 +1,149 @@
+import type { RunStatus } from './runState.js';
+import { isFinished } from './runState.js';
+import type { RunSummary } from './runSummary.js';
+
+/**
+ * The runs of an output folder and of the UI's queue as one list: each found run folder, joined
+ * with the UI job that writes to it; a queued job with no folder yet is an entry of its own. Its
+ * order, filter and status chips. Pure.
+ */
+
+/** A UI job as the list needs it (see catalog/uiJobs for where it comes from). */
+export interface ListJob {
+  id: string;
+  name: string;
+  status: string;
+  gpuIds: number[];
+  step: number | null;
+  totalSteps: number | null;
+  info: string | null;
+  speedString: string | null;
+  queuePosition: number | null;
+  folder: string | null;
+}
+
+export interface RunsEntry {
+  /** The folder's path, or `job:<id>` for a job with no folder. */
+  key: string;
+  name: string;
+  folder: string | null;
+  /** What was read of the run folder, or null while it has not been read (or has no folder). */
+  summary: RunSummary | null;
+  job: ListJob | null;
+  /** Followed live (its log is being tailed), rather than read once or cached. */
+  live: boolean;
+  /** Why the run could not be read, if it could not. */
+  problem: string | null;
+}
+
+/** The status a list shows: the run's own, or the UI's `queued` for a job that has not started. */
+export type ListStatus = RunStatus | 'queued';
+
+export function listStatus(entry: RunsEntry): ListStatus {
+  const job = entry.job;
+  const run = entry.summary?.snapshot.status ?? null;
+  if (job?.status === 'queued' && (run === null || isFinished(run))) return 'queued';
+  if (run !== null) {
+    // The UI says a job ended whose log does not say so yet (killed, or its log was cut short).
+    if (!isFinished(run) && job && !entry.live) {
+      if (job.status === 'error') return 'failed';
+      if (job.status === 'stopped') return 'stopped';
+      if (job.status === 'completed') return 'completed';
+    }
+    return run;
+  }
+  if (!job) return 'starting';
+  if (job.status === 'running') return 'starting';
+  if (job.status === 'error') return 'failed';
+  if (job.status === 'stopped' || job.status === 'completed') return job.status;
+  return 'starting';
+}
+
+export function isActive(status: ListStatus): boolean {
+  return status !== 'queued' && !isFinished(status);
+}
+
+/** Running first, then the queue, then what failed, stopped and completed. */
+const STATUS_ORDER: Record<ListStatus, number> = {
+  training: 0,
+  sampling: 0,
+  saving: 0,
+  preparing: 0,
+  starting: 0,
+  queued: 1,
+  failed: 2,
+  stopped: 3,
+  completed: 4,
+};
+
+export type RunsSort = 'status' | 'activity' | 'name' | 'loss' | 'progress';
+export const RUNS_SORTS: readonly RunsSort[] = ['status', 'activity', 'name', 'loss', 'progress'];
+
+export function nextSort(sort: RunsSort): RunsSort {
+  return RUNS_SORTS[(RUNS_SORTS.indexOf(sort) + 1) % RUNS_SORTS.length]!;
+}
+
+function activity(entry: RunsEntry): number {
+  return entry.summary?.lastLogAt ?? -Infinity;
+}
+
+function progress(entry: RunsEntry): number {
+  const s = entry.summary?.snapshot;
+  const step = s?.step ?? entry.job?.step ?? null;
+  const total = s?.totalSteps ?? entry.job?.totalSteps ?? null;
+  return step !== null && total ? step / total : -1;
+}
+
+export function compareEntries(sort: RunsSort) {
+  return (a: RunsEntry, b: RunsEntry): number => {
+    const byName = a.name.localeCompare(b.name) || a.key.localeCompare(b.key);
+    switch (sort) {
+      case 'name':
+        return byName;
+      case 'activity':
+        return activity(b) - activity(a) || byName;
+      case 'loss': {
+        const la = a.summary?.snapshot.lossSmoothed ?? Infinity;
+        const lb = b.summary?.snapshot.lossSmoothed ?? Infinity;
+        return la - lb || byName;
+      }
+      case 'progress':
+        return progress(b) - progress(a) || byName;
+      case 'status': {
+        const sa = listStatus(a);
+        const sb = listStatus(b);
+        if (sa === 'queued' && sb === 'queued') return (a.job?.queuePosition ?? Infinity) - (b.job?.queuePosition ?? Infinity) || byName;
+        return STATUS_ORDER[sa] - STATUS_ORDER[sb] || activity(b) - activity(a) || byName;
+      }
+    }
+  };
+}
+
+/** The entries to show: those whose name holds the filter (any case), in the chosen order. */
+export function visibleEntries(entries: readonly RunsEntry[], sort: RunsSort, filter: string): RunsEntry[] {
+  const needle = filter.trim().toLowerCase();
+  return entries.filter((e) => needle === '' || e.name.toLowerCase().includes(needle)).sort(compareEntries(sort));
+}
+
+/**
+ * Folders found on disk and the UI's jobs, joined by folder: a job writing to a found folder is
+ * that entry's job; a job whose folder is elsewhere (or not made yet) is an entry of its own.
+ */
+export function joinRunsAndJobs(folders: ReadonlyArray<{ folder: string; name: string }>, jobs: readonly ListJob[]): Array<{ key: string; name: string; folder: string | null; job: ListJob | null }> {
+  const byFolder = new Map<string, ListJob>();
+  for (const job of jobs) if (job.folder) byFolder.set(job.folder, job);
+  const out: Array<{ key: string; name: string; folder: string | null; job: ListJob | null }> = [];
+  const seen = new Set<string>();
+  for (const f of folders) {
+    const job = byFolder.get(f.folder) ?? null;
+    out.push({ key: f.folder, name: job?.name ?? f.name, folder: f.folder, job });
+    seen.add(f.folder);
+  }
+  for (const job of jobs) {
+    if (job.folder && seen.has(job.folder)) continue;
+    // A job whose folder exists outside the scanned folder is still read from there.
+    out.push({ key: job.folder ?? `job:${job.id}`, name: job.name, folder: job.folder, job });
+    if (job.folder) seen.add(job.folder);
+  }
+  return out;
+}

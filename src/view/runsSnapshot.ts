@@ -1,0 +1,55 @@
+import { estimateFinish } from '../state/eta.js';
+import { initialRunState } from '../state/runState.js';
+import { listStatus, visibleEntries, type ListStatus, type RunsEntry } from '../state/runsList.js';
+import { jsonSnapshot, type JsonSnapshot } from './snapshot.js';
+import { stripControlSequences } from '../parse/sanitize.js';
+import { formatAgeShort, formatDuration, formatNumber, formatSpeed } from './format.js';
+
+/** `--once` over a folder of runs: `{"runs": [...]}` for scripts, or a line a run. Pure. */
+
+export type RunsJsonEntry = Omit<JsonSnapshot, 'status'> & {
+  status: ListStatus;
+  path: string | null;
+  jobId?: string;
+  queuePosition?: number | null;
+  gpuIds?: number[];
+};
+
+/** A run not read yet (a queued job): the empty snapshot, with what the job row says. */
+function bareSnapshot(entry: RunsEntry, target: number): JsonSnapshot {
+  const state = { ...initialRunState(), name: entry.name, step: entry.job?.step ?? null, totalSteps: entry.job?.totalSteps ?? null };
+  return jsonSnapshot(state, estimateFinish(state, 0, target));
+}
+
+export function runsJson(entries: readonly RunsEntry[], target: number): { runs: RunsJsonEntry[] } {
+  return {
+    runs: visibleEntries(entries, 'status', '').map((entry) => {
+      const snapshot = entry.summary?.snapshot ?? bareSnapshot(entry, target);
+      const out: RunsJsonEntry = { ...snapshot, name: snapshot.name ?? entry.name, status: listStatus(entry), path: entry.folder };
+      if (entry.job) {
+        out.jobId = entry.job.id;
+        out.queuePosition = entry.job.status === 'queued' ? entry.job.queuePosition : null;
+        out.gpuIds = entry.job.gpuIds;
+      }
+      return out;
+    }),
+  };
+}
+
+export function runsText(entries: readonly RunsEntry[], now: number): string {
+  const rows = visibleEntries(entries, 'status', '').map((entry) => {
+    const s = entry.summary?.snapshot;
+    const step = s?.step ?? entry.job?.step ?? null;
+    const total = s?.totalSteps ?? entry.job?.totalSteps ?? null;
+    const parts = [entry.name, `[${listStatus(entry)}]`];
+    if (step !== null) parts.push(total !== null ? `${step}/${total}` : `${step}`);
+    if (s?.lossSmoothed != null) parts.push(`loss ${formatNumber(s.lossSmoothed)}`);
+    if (s?.secondsPerStep != null) parts.push(formatSpeed(s.secondsPerStep));
+    if (s?.etaSeconds != null) parts.push(`ETA ${formatDuration(s.etaSeconds)}`);
+    const last = entry.summary?.lastLogAt;
+    if (last) parts.push(`log ${formatAgeShort(Math.max(0, (now - last) / 1000))} ago`);
+    if (entry.problem) parts.push(`(${entry.problem})`);
+    return stripControlSequences(parts.join('  '));
+  });
+  return rows.length ? `${rows.join('\n')}\n` : 'no runs\n';
+}
