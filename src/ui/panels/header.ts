@@ -4,6 +4,7 @@ import { isFinished, type RunState, type RunStatus } from '../../state/runState.
 import { formatDuration, formatGib } from '../../view/format.js';
 import { clean, fitItems, fitLines, run, type ViewLine, type ViewRun } from '../viewLine.js';
 import { fixedRows, type Panel } from './panel.js';
+import type { RunNav } from '../keymap.js';
 
 /** The run's name and state, what it is doing, and on the second line what needs saying (or the run's facts). */
 
@@ -59,11 +60,12 @@ export function controlBanner(state: RunState, now: number, stallFloorS = STALL_
   }
 }
 
-function headerLines(state: RunState, now: number, width: number, stallFloorS: number): ViewLine[] {
+function headerLines(state: RunState, now: number, width: number, stallFloorS: number, nav: RunNav | null): ViewLine[] {
   const name = clean(state.name ?? '(waiting for the run to name itself)');
   const frozen = state.control.frozenSince !== null && !isFinished(state.status);
   const chip = frozen ? run(' FROZEN ', 'status:saving') : run(` ${STATUS_WORD[state.status]} `, `status:${state.status}`);
-  const first: ViewRun[][] = [[run(name, 'title')], [chip]];
+  // Opened from the runs screen: which of its runs this is.
+  const first: ViewRun[][] = [...(nav ? [[run(`${nav.position + 1}/${nav.count}`, 'dim')]] : []), [run(name, 'title')], [chip]];
   if (state.phase) {
     const progress = state.phase.n !== null && state.phase.total !== null ? ` ${state.phase.n}/${state.phase.total}` : '';
     const detail = state.phase.detail ? ` (${clean(state.phase.detail)})` : '';
@@ -100,5 +102,5 @@ export const headerPanel: Panel = {
   place: 'top',
   priority: 0,
   wants: () => fixedRows(2),
-  build: (input, box) => fitLines(headerLines(input.run, input.now, box.cols, input.stallFloorS), box.cols, input.glyphs),
+  build: (input, box) => fitLines(headerLines(input.run, input.now, box.cols, input.stallFloorS, input.keys.nav ?? null), box.cols, input.glyphs),
 };

@@ -66,6 +66,11 @@ function useEntries(catalog: RunCatalog, tickMs: number, clock: () => number, pa
   return shown;
 }
 
+/** A run whose folder has been read (a queued job has none yet). */
+function canOpen(entry: RunsEntry): boolean {
+  return entry.folder !== null && entry.summary !== null;
+}
+
 export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; options: RunsAppOptions; onQuit(): void }) {
   const app = options.app;
   const clock = app.now ?? Date.now;
@@ -86,6 +91,10 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
   }, [ui.flash, clock, dispatch]);
 
   const visible = useMemo(() => visibleEntries(entries, ui.sort, ui.filter), [entries, ui.sort, ui.filter]);
+  const latestEntries = useRef(entries);
+  latestEntries.current = entries;
+  // The runs [ and ] step through: those with something read to show.
+  const openable = useMemo(() => visible.filter(canOpen), [visible]);
   const selected = visible.find((e) => e.key === ui.selected) ?? visible[0] ?? null;
   const marked = useMemo(() => ui.marked.map((k) => entries.find((e) => e.key === k)).filter((e): e is RunsEntry => e !== undefined), [ui.marked, entries]);
 
@@ -135,12 +144,20 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
 
   useInput(
     (input, key) => {
-      dispatchRunsKey({ ...key, input }, { ...latestCtx.current, ui: latest.current }, { ui: dispatch, quit: onQuit, open }, clock());
+      // Keys can come faster than frames: they read the newest UI state, not the last drawn one.
+      // Letters typed faster than they are read come as one string: each is a key of its own.
+      const keys = input.length > 1 && !key.ctrl && !key.meta && [...input].every((c) => c >= ' ') ? [...input].map((c) => ({ ...key, input: c })) : [{ ...key, input }];
+      for (const one of keys) {
+        const fresh = latest.current;
+        const shownNow = visibleEntries(latestEntries.current, fresh.sort, fresh.filter);
+        const selectedNow = shownNow.find((e) => e.key === fresh.selected) ?? shownNow[0] ?? null;
+        dispatchRunsKey(one, { ...latestCtx.current, visible: shownNow, ui: fresh, selected: selectedNow }, { ui: dispatch, quit: onQuit, open }, clock());
+      }
     },
     { isActive: app.keys && opened === null },
   );
 
-  const position = opened ? visible.findIndex((e) => e.key === opened.key) : -1;
+  const position = opened ? openable.findIndex((e) => e.key === opened.key) : -1;
   const go = useCallback(
     (to: NavTarget) => {
       const current = openedRef.current;
@@ -151,7 +168,7 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
         options.repaint?.();
         return;
       }
-      const list = latestCtx.current.visible;
+      const list = latestCtx.current.visible.filter(canOpen);
       const at = list.findIndex((e) => e.key === current.key);
       const next = list[at + (to === 'next' ? 1 : -1)];
       if (next?.folder) {
@@ -176,7 +193,7 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
   }, [sink, rows]);
 
   if (opened) {
-    const nav = { position: Math.max(0, position), count: visible.length, go };
+    const nav = { position: Math.max(0, position), count: openable.length, go };
     return <App key={opened.key} watch={opened.watch} options={{ ...app, nav }} onQuit={onQuit} />;
   }
   if (sink || !rows) return null;

@@ -1,5 +1,5 @@
 import { bindingFor, type KeyBinding, type KeyPress } from '../keymap.js';
-import type { RunsEntry } from '../../state/runsList.js';
+import { listStatus, type RunsEntry } from '../../state/runsList.js';
 import type { RunsUi, RunsUiAction } from './runsUi.js';
 
 /**
@@ -34,8 +34,10 @@ function opensSelected(ctx: RunsKeyContext): true | string {
   if (ctx.ui.screen !== 'list') return 'Esc returns to the list first';
   const entry = ctx.selected;
   if (!entry) return ctx.ui.filter ? `no run's name holds "${ctx.ui.filter}"` : 'no runs';
-  if (!entry.folder) return `${entry.name} is queued: it has no run folder yet`;
-  if (!entry.summary && !entry.problem) return `${entry.name} is still being read`;
+  if (!entry.summary && listStatus(entry) === 'queued') return `${entry.name} is queued: it has no run folder yet`;
+  if (!entry.folder) return `${entry.name} has no run folder`;
+  if (entry.problem) return `${entry.name}: ${entry.problem}`;
+  if (!entry.summary) return `${entry.name} is still being read`;
   return true;
 }
 

@@ -215,7 +215,8 @@ function entryLine(entry: RunsEntry, input: RunsScreenInput, layout: { columns: 
   const marked = ui.marked.includes(entry.key);
   const unicode = input.glyphs === 'unicode';
   const lead = `${selected ? (unicode ? '▸' : '>') : ' '}${marked ? (unicode ? '●' : '*') : ' '} `;
-  const name = clean(entry.name) + (entry.problem ? ` (${clean(entry.problem)})` : !entry.summary && entry.folder ? ' (reading…)' : '');
+  const reading = !entry.summary && entry.folder !== null && listStatus(entry) !== 'queued';
+  const name = clean(entry.name) + (entry.problem ? ` (${clean(entry.problem)})` : reading ? ' (reading…)' : '');
   const line: ViewLine = [run(lead, selected ? 'key' : null), run(pad(name, layout.nameWidth, 'left'), selected ? 'selected' : marked ? 'title' : null)];
   for (const column of layout.columns) {
     line.push(run(' '));
