@@ -79,7 +79,7 @@ export interface KeyBinding<C = KeyContext, E = KeyEffects> {
 export function bindingFor<C, E>(key: KeyPress, ctx: C, keymap: ReadonlyArray<KeyBinding<C, E>>): { binding: KeyBinding<C, E>; available: true | string } | null {
   let first: { binding: KeyBinding<C, E>; available: true | string } | null = null;
   for (const binding of keymap) {
-    if (!binding.matches(key)) continue;
+    if (!binding.matches(key) || binding.hidden?.(ctx)) continue;
     const available = binding.available(ctx);
     if (available === true) return { binding, available };
     first ??= { binding, available };
@@ -355,6 +355,28 @@ export const KEYMAP: readonly KeyBinding[] = [
     },
   },
   {
+    id: 'runPrevious',
+    hidden: (ctx) => !ctx.nav,
+    label: '[',
+    name: 'previous run',
+    help: 'The dashboard of the run above this one in the list.',
+    matches: typed('['),
+    available: navAvailable(-1),
+    footer: false,
+    run: (_ctx, effects) => effects.navigate?.('previous'),
+  },
+  {
+    id: 'runNext',
+    hidden: (ctx) => !ctx.nav,
+    label: ']',
+    name: 'next run',
+    help: 'The dashboard of the run below this one in the list.',
+    matches: typed(']'),
+    available: navAvailable(1),
+    footer: false,
+    run: (_ctx, effects) => effects.navigate?.('next'),
+  },
+  {
     id: 'compareLeftPrev',
     label: '[',
     name: 'left older',
@@ -400,28 +422,6 @@ export const KEYMAP: readonly KeyBinding[] = [
     available: (ctx) => (ctx.ui.screen === 'grid' ? true : (noSamples(ctx) ?? true)),
     footer: true,
     run: (ctx, effects) => effects.ui(ctx.ui.screen === 'grid' ? { type: 'closeScreen' } : { type: 'openGrid' }),
-  },
-  {
-    id: 'runPrevious',
-    hidden: (ctx) => !ctx.nav,
-    label: '[',
-    name: 'previous run',
-    help: 'The dashboard of the run above this one in the list.',
-    matches: typed('['),
-    available: navAvailable(-1),
-    footer: false,
-    run: (_ctx, effects) => effects.navigate?.('previous'),
-  },
-  {
-    id: 'runNext',
-    hidden: (ctx) => !ctx.nav,
-    label: ']',
-    name: 'next run',
-    help: 'The dashboard of the run below this one in the list.',
-    matches: typed(']'),
-    available: navAvailable(1),
-    footer: false,
-    run: (_ctx, effects) => effects.navigate?.('next'),
   },
 ];
 

@@ -244,7 +244,7 @@ function summaryLine(input: RunsScreenInput): ViewLine {
     const n = counts.get(group);
     if (n) parts.push(run(` · ${n} ${group}`, group === 'running' ? 'good' : group === 'failed' ? 'bad' : 'dim'));
   }
-  parts.push(run(`  sort: ${input.ctx.ui.sort}`, 'dim'));
+  parts.push(run(`  by ${input.ctx.ui.sort}`, 'dim'));
   if (input.ctx.ui.filter || input.ctx.ui.editingFilter) parts.push(run(`  filter: ${clean(input.ctx.ui.filter)}${input.ctx.ui.editingFilter ? '▏' : ''}`, 'key'));
   if (input.ctx.ui.marked.length) parts.push(run(`  ${input.ctx.ui.marked.length} marked`, 'key'));
   if (input.queue.problem) parts.push(run(`  UI queue: ${clean(input.queue.problem)}`, 'warn'));
