@@ -24,6 +24,7 @@ const MEASUREMENTS = {
   eta: './eta.js',
   preview: './preview.js',
   fuzz: './fuzz.js',
+  runs: './runs.js',
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));

@@ -57,6 +57,8 @@ interface Slot {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+/** How often a listed live run's log is read: one read for all it wrote since (no read a write). */
+const LIST_POLL_MS = 2000;
 /** How long a followed run stays followed after it ended. */
 const FINISHED_SETTLE_MS = 10_000;
 
@@ -100,7 +102,9 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
     summarizeRun(state, estimateFinish(state, now(), options.target), { folder, logPath, lastLogAt });
 
   const follow = (slot: Slot, folder: string, logPath: string) => {
-    const watch = watchRun({ kind: 'folder', folder, logPath }, { previews: false, control: null, notifyMs: 500, rescanMs: 5000 });
+    // The list shows no checkpoint or sample detail and redraws every two seconds: its runs are
+    // followed at that pace, not the dashboard's.
+    const watch = watchRun({ kind: 'folder', folder, logPath }, { previews: false, control: null, notifyMs: 1000, rescanMs: 30_000, follow: { pollMs: LIST_POLL_MS, watch: false } });
     slot.watch = watch;
     setEntry(slot, { live: true });
     let settle: NodeJS.Timeout | null = null;

@@ -139,6 +139,8 @@ export interface WatchOptions {
   noControl?: string;
   /** Hold the heavy starts until `firstFrame()` or this many ms (default 0: at once). */
   heavyAfterMs?: number;
+  /** How the log is followed: by fs.watch and a 1 s poll (default), or by a slower poll alone. */
+  follow?: { pollMs: number; watch: boolean };
 }
 
 /** Follows a run live. */
@@ -314,7 +316,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
           apply([{ at: Date.now(), event: { type: 'logReset' } }]);
         },
         onError: (error) => options.onWarning?.(`${location.logPath}: ${error.message}`),
-      }, { pollMs: 1000 });
+      }, options.follow ?? { pollMs: 1000 });
     }
   });
 

@@ -68,6 +68,11 @@ export interface Follower {
 export interface FollowOptions {
   /** Poll interval in ms, used even when fs.watch works. Default 100. */
   pollMs?: number;
+  /**
+   * false: no fs.watch, the poll alone (a list of many runs that redraws every two seconds needs no
+   * read per write). Default true.
+   */
+  watch?: boolean;
 }
 
 const READ_BUFFER_BYTES = 1 << 20;
@@ -188,7 +193,7 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
   };
 
   const ensureWatcher = (): void => {
-    if (watcher || closed) return;
+    if (watcher || closed || options.watch === false) return;
     const now = Date.now();
     if (now - lastWatchAttempt < WATCH_RETRY_MS) return;
     lastWatchAttempt = now;

@@ -33,31 +33,44 @@ export interface RunsAppOptions {
   repaint?(): void;
 }
 
-/** The catalog's entries, redrawn at most once a second (the list's ages move on the clock tick). */
+/**
+ * The catalog's entries: while the list is first being read, drawn as they come (every 100 ms at
+ * most) and at once when the last is in; after that at most once a routine tick (the ages on the
+ * clock tick too), like the dashboard's routine progress.
+ */
 function useEntries(catalog: RunCatalog, tickMs: number, clock: () => number, paused: boolean): { entries: RunsEntry[]; now: number } {
   const [shown, setShown] = useState(() => ({ entries: catalog.entries(), now: clock() }));
+  const loaded = useRef(false);
   useEffect(() => {
     // While a run's dashboard is open the list is not drawn: nothing to redraw for it.
     if (paused) return;
+    let live = true;
     let pending = false;
     let last = 0;
     let timer: NodeJS.Timeout | null = null;
     const show = () => {
+      if (timer) clearTimeout(timer);
       timer = null;
       pending = false;
       last = clock();
       setShown({ entries: catalog.entries(), now: last });
     };
     show();
+    void catalog.loaded.then(() => {
+      if (!live) return;
+      loaded.current = true;
+      show();
+    });
     const unsubscribe = catalog.subscribe(() => {
       pending = true;
-      // The first entries come at once; after that, a redraw a second at most.
-      if (!timer) timer = setTimeout(show, Math.max(0, 1000 - (clock() - last)));
+      const gap = loaded.current ? tickMs : 100;
+      if (!timer) timer = setTimeout(show, Math.max(0, gap - (clock() - last)));
     });
     const tick = setInterval(() => {
       if (!pending && !timer) show();
     }, tickMs);
     return () => {
+      live = false;
       unsubscribe();
       clearInterval(tick);
       if (timer) clearTimeout(timer);
