@@ -51,7 +51,9 @@ Usage:
 
 PATH is a training folder (output/<name>), a log file (log.txt, logs/<N>_log.txt),
 or - for standard input (python run.py cfg.yaml 2>&1 | lora-top -).
-With no PATH: the newest run under ./output.
+A folder of several runs (ai-toolkit's output/) opens the runs screen: every run in it and the
+ai-toolkit UI's queue (aitk_db.db beside it, or --db); Enter opens a run, Esc comes back.
+With no PATH: ./output (its run, or its runs).
 
 lora-top run starts the trainer detached (it survives lora-top and a dropped SSH connection),
 its output appended to <training_folder>/<name>/log.txt, with a control channel so that save now,
@@ -72,7 +74,8 @@ Options:
   --images KIND     full-screen samples: auto (default), kitty, iterm2, sixel or blocks
   --readonly        no key acts on the trainer (freeze, save, sample, stop are off)
   --pid N           the trainer's process id, when lora-top cannot find it
-  --db PATH         the ai-toolkit UI's aitk_db.db, when the log does not name it
+  --db PATH         the ai-toolkit UI's aitk_db.db (its queue, and a UI job's control), when
+                    the log does not name it
   --notify KIND     when the run completes, fails or stalls: all (default: bell and a
                     desktop notification), bell, desktop or off
   --stall-after S   a training log silent this long (and five steps) reads as stalled (default 120)

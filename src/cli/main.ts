@@ -128,7 +128,8 @@ async function showRuns(target: { root: string | null; db: string | null }, opti
     return await startRunsScreen(catalog, {
       ...dashboardOptions(options),
       title: target.root ?? target.db ?? 'runs',
-      openRun: (folder, logPath) => watchRun({ kind: 'folder', folder, logPath }, { gpu: gpuOptions(options), previews: true, control: controlOptions(options), heavyAfterMs: 0 }),
+      // A UI job's dashboard acts through the UI's own database (its Job row), with the same proof of the trainer.
+      openRun: (folder, logPath, db) => watchRun({ kind: 'folder', folder, logPath }, { gpu: gpuOptions(options), previews: true, control: { ...controlOptions(options), db: options.db ?? db }, heavyAfterMs: 0 }),
     });
   } finally {
     await catalog.close();

@@ -91,6 +91,25 @@ describe.skipIf(!hasSimDeps)('a folder of runs and the UI queue', () => {
     expect(here.runs).toHaveLength(7);
   });
 
+  it('a folder with the UI database and no runs: its queue, each job read from the folder it writes to; the database is only read', () => {
+    const elsewhere = fs.mkdtempSync(path.join(dir, 'ui-only-'));
+    fs.copyFileSync(made.db, path.join(elsewhere, 'aitk_db.db'));
+    const before = fs.readFileSync(path.join(elsewhere, 'aitk_db.db'));
+    const r = cli(['--once', '--json', '--no-gpu'], elsewhere, { XDG_CACHE_HOME: path.join(dir, 'cache-ui') });
+    expect(r.stderr).toBe('');
+    const runs = (JSON.parse(r.stdout) as { runs: Array<{ name: string; status: string; jobId: string }> }).runs;
+    expect(runs.map((run) => [run.name, run.status, run.jobId])).toEqual([
+      [made.names.live, 'training', 'job-live'],
+      ['eta_queued_first', 'queued', 'job-q1'],
+      ['zeta_queued_second', 'queued', 'job-q2'],
+      [made.names.completed, 'completed', 'job-done'],
+    ]);
+    expect(fs.readFileSync(path.join(elsewhere, 'aitk_db.db')).equals(before)).toBe(true);
+    // --db names it from anywhere, beside a folder of runs.
+    const named = JSON.parse(cli([made.output, '--once', '--json', '--no-gpu', '--db', path.join(elsewhere, 'aitk_db.db')], '/', { XDG_CACHE_HOME: path.join(dir, 'cache-ui') }).stdout) as { runs: unknown[] };
+    expect(named.runs).toHaveLength(7);
+  });
+
   it('finished runs are cached by their files: a second session reads no log until one changes', async () => {
     const cacheDir = path.join(dir, 'cache');
     const first = await loaded({ cacheDir });

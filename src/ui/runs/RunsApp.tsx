@@ -27,8 +27,8 @@ export interface RunsAppOptions {
   app: AppOptions;
   /** What the list is of (its folder, or the UI queue). */
   title: string;
-  /** Starts following one run for its dashboard. */
-  openRun(folder: string, logPath: string): RunWatch;
+  /** Starts following one run for its dashboard; `db`: the UI database its job is in, if it is a UI job. */
+  openRun(folder: string, logPath: string, db: string | null): RunWatch;
   /** The next frame is drawn whole. */
   repaint?(): void;
 }
@@ -145,11 +145,11 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
       const logPath = entry.summary?.logPath ?? join(entry.folder, 'log.txt');
       setOpened((current) => {
         void current?.watch.close();
-        return { key: entry.key, watch: options.openRun(entry.folder!, logPath) };
+        return { key: entry.key, watch: options.openRun(entry.folder!, logPath, entry.job ? catalog.queue().db : null) };
       });
       dispatch({ type: 'select', key: entry.key });
     },
-    [options, dispatch],
+    [options, dispatch, catalog],
   );
   const openedRef = useRef(opened);
   openedRef.current = opened;
