@@ -315,6 +315,9 @@ describe('axes', () => {
     expect(niceTicks(0, 3, 10)).toEqual([0, 1, 2, 3]);
     expect(niceTicks(0, 0.3, 3)).toEqual([0, 0.1, 0.2, 0.3]);
     expect(niceTicks(NaN, 1, 3)).toEqual([]);
+    // Multiples past 2^53, where counting by one stands still: the ends, not an endless loop (the
+    // property test below found it, now and then, as a worker killed for an array too large).
+    expect(niceTicks(1e20, 1e20 + 32768, 5)).toEqual([1e20, 1e20 + 32768]);
   });
   it('x axis row', () => {
     // ticks 0,1000,2000,3000 at cols 0, 13, 26, 39; labels centred then kept inside the row

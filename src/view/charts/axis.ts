@@ -162,7 +162,8 @@ export function niceTicks(x0: number, x1: number, target: number): number[] {
   if (!(step > 0) || !Number.isFinite(step)) return [x0, x1];
   const first = Math.ceil(x0 / step - 1e-9);
   const last = Math.floor(x1 / step + 1e-9);
-  if (!Number.isFinite(first) || !Number.isFinite(last) || last - first > 1000) return [x0, x1];
+  // Past 2^53 `k++` no longer moves k: the loop below would never end (a domain of huge values).
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || last - first > 1000) return [x0, x1];
   const out: number[] = [];
   for (let k = first; k <= last; k++) {
     // Round away float noise (0.30000000000000004 → 0.3).
