@@ -111,6 +111,12 @@ function nodeRead(logPath) {
   return { ms, bytes: buf.length };
 }
 
+/** The design's floor: read, decode and split the log, nothing else (bench/children/decodeSplit.js). */
+async function decodeSplit(ctx, logPath) {
+  const r = assertOk(await spawnCollect(process.execPath, [join(ctx.benchDir, 'children/decodeSplit.js'), logPath]), 'decodeSplit');
+  return JSON.parse(r.stdout);
+}
+
 async function bareNodeRssKiB() {
   const r = assertOk(
     await spawnCollect(process.execPath, ['-e', 'process.stdout.write(String(process.resourceUsage().maxRSS))']),
@@ -134,11 +140,13 @@ export async function run(ctx) {
   const wc = [];
   const raw = [];
   const bare = [];
+  const floor = [];
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`round ${i + 1}/${ctx.runs}`);
     wc.push(await wcLines(logPath));
     raw.push(nodeRead(logPath));
     bare.push(await bareNodeRssKiB());
+    floor.push(await decodeSplit(ctx, logPath));
     direct.push(await readDirect(ctx, logPath, expect));
     cli.push(await readCli(ctx, logPath, expect));
   }
@@ -149,12 +157,14 @@ export async function run(ctx) {
   const cliRssMB = median(cli.map((c) => c.maxRssKiB)) / 1024;
   const wcMs = median(wc.map((w) => w.ms));
   const rawMs = median(raw.map((r) => r.ms));
+  const floorMs = median(floor.map((f) => f.ms));
   const bareRssMB = median(bare) / 1024;
 
   const backfillMBps = mbPerSecond(bytes, directMs);
   const backfillCliMBps = mbPerSecond(bytes, cliMs);
   const wcMBps = mbPerSecond(bytes, wcMs);
   const nodeReadMBps = mbPerSecond(bytes, rawMs);
+  const floorMBps = mbPerSecond(bytes, floorMs);
   const backfillPeakRssMB = Math.max(directRssMB, cliRssMB);
 
   const rows = [
@@ -170,6 +180,12 @@ export async function run(ctx) {
       value: backfillMBps,
       unit: 'MB/s',
       baseline: { label: 'readFileSync', value: nodeReadMBps, unit: 'MB/s' },
+    },
+    {
+      figure: '  floor: read + decode + split, no parsing',
+      value: floorMBps,
+      unit: 'MB/s',
+      baseline: { label: 'readRunOnce', value: backfillMBps, unit: 'MB/s' },
     },
     {
       figure: 'backfillCliMBps (CLI, end to end)',
@@ -193,6 +209,7 @@ export async function run(ctx) {
     backfillPeakRssMB: round(backfillPeakRssMB, 1),
     wcMBps: round(wcMBps, 1),
     nodeReadMBps: round(nodeReadMBps, 1),
+    backfillFloorMBps: round(floorMBps, 1),
     backfillCliMBps: round(backfillCliMBps, 1),
     backfillReadRssMB: round(directRssMB, 1),
     backfillCliRssMB: round(cliRssMB, 1),

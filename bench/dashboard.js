@@ -238,6 +238,9 @@ export async function run(ctx) {
     sessions.push(kitty);
     const bt = btop ? startPty(btop.path, [], { cols: COLS, rows: ROWS, cwd: dir, env: btopEnv(dir), exe: btop.exe }) : null;
     if (bt) sessions.push(bt);
+    // The design's floor: a bare node following the same log the same way, a frame every 2 s.
+    const floor = startPty(process.execPath, [join(ctx.benchDir, 'children/followFloor.js'), join(trainer.folder, 'log.txt')], { cols: COLS, rows: ROWS, cwd: ctx.root, exe: nodeExe });
+    sessions.push(floor);
 
     const ltPid = await lt.pid();
     const ltProc = checkProcess(ltPid, nodeExe, cli, 'lora-top');
@@ -259,8 +262,10 @@ export async function run(ctx) {
     const ltStart = nowMs() - lt.t0;
     const btStart = bt ? nowMs() - bt.t0 : 0;
     const wallStart = nowMs();
+    const floorPid = await floor.pid();
     const ltCpu0 = cpuSample(ltPid);
     const btCpu0 = bt ? cpuSample(btPid) : null;
+    const floorCpu0 = cpuSample(floorPid);
     const stepStart = shown(lt.screen).step;
     ctx.log(`window: ${seconds} s from ${(ltStart / 1000).toFixed(1)} s after lora-top's spawn (step ${stepStart}) ...`);
     const progress = setInterval(() => ctx.log(`  ${((nowMs() - wallStart) / 1000).toFixed(0)} s, step ${shown(lt.screen).step}`), 15_000);
@@ -275,6 +280,7 @@ export async function run(ctx) {
     });
     const ltCpu1 = cpuSample(ltPid);
     const btCpu1 = bt ? cpuSample(btPid) : null;
+    const floorCpu1 = cpuSample(floorPid);
     const elapsed = (nowMs() - wallStart) / 1000;
     const ltEnd = ltStart + elapsed * 1000;
     const btEnd = btStart + elapsed * 1000;
@@ -283,6 +289,7 @@ export async function run(ctx) {
 
     const ltCpu = cpuBetween(ltCpu0, ltCpu1, elapsed, ltPid);
     const btCpu = bt ? cpuBetween(btCpu0, btCpu1, elapsed, btPid) : null;
+    const floorCpu = cpuBetween(floorCpu0, floorCpu1, elapsed, floorPid);
     const ltFrames = analyzeFrames(lt.chunks, { fromMs: ltStart, toMs: ltEnd, seconds: elapsed, cols: COLS, rows: ROWS });
     const btFrames = bt ? analyzeFrames(bt.chunks, { fromMs: btStart, toMs: btEnd, seconds: elapsed, cols: COLS, rows: ROWS, model: false }) : null;
     const bytesPerSecond = ltFrames.bytes / elapsed;
@@ -328,6 +335,12 @@ export async function run(ctx) {
         baseline: base('btop', btCpu?.percent ?? null, '%'),
       },
       {
+        figure: '  floor: a bare node following the log the same way',
+        value: floorCpu.percent,
+        unit: '%',
+        baseline: { label: 'lora-top, same window', value: ltCpu.percent, unit: '%' },
+      },
+      {
         figure: 'bytesPerSecond (to the pty)',
         value: bytesPerSecond,
         unit: 'B/s',
@@ -360,6 +373,10 @@ export async function run(ctx) {
 
     const results = {
       idleCpuPercent: round(ltCpu.percent, 3),
+      idleCpuMainThreadPercent: round(ltCpu.mainPercent ?? 0, 3),
+      idleCpuOtherThreadsPercent: round(ltCpu.otherPercent, 3),
+      floorCpuPercent: round(floorCpu.percent, 3),
+      bareNodeFirstByteMs: pty.firstByteMs === null ? null : round(pty.firstByteMs, 1),
       btopCpuPercent: btCpu ? round(btCpu.percent, 3) : null,
       bytesPerSecond: round(bytesPerSecond, 1),
       kittyBytesPerSecond: round(kittyBytesPerSecond, 1),
@@ -391,6 +408,7 @@ export async function run(ctx) {
         `  lora-top (pid ${ltPid}) followed the trainer from step ${stepStart} to ${end.step} (${((end.step - stepStart) / elapsed).toFixed(2)} steps/s shown; status at the end: ${end.status}).`,
         `  CPU = Δ(utime+stime) in /proc/PID/stat (the whole thread group) / ${elapsed.toFixed(1)} s; one clock tick = ${pct(ltCpu.resolutionPercent)}.`,
         `  lora-top: ${pct(ltCpu.percent)} — ${threadList(ltCpu)}; ${ltCpu.threadCount} threads${ltCpu.childPercent > 0 ? `; plus ${pct(ltCpu.childPercent)} in child processes it waited for` : ''}`,
+        `  floor (bench/children/followFloor.js: fs.watch + 1 s poll, a read per event, decode and split, a 1.3 KB frame every 2 s): ${pct(floorCpu.percent)} — ${threadList(floorCpu)}`,
         btCpu ? `  btop:     ${pct(btCpu.percent)} — ${threadList(btCpu)}; ${btCpu.threadCount} threads` : '  btop:     not measured (not installed)',
         `  bytes: all that script read from the pty master in the window (after ONLCR, as a terminal gets them): lora-top ${ltFrames.bytes}, btop ${btFrames?.bytes ?? 'n/a'}.`,
         `  first frame (spawn of script → first complete frame holding ${JSON.stringify(LOSS_TITLE)}; btop: ${JSON.stringify(BTOP_MARKER)}), ms:`,
@@ -402,7 +420,11 @@ export async function run(ctx) {
     notes.push(frameNote(ltFrames, btFrames, capturePath, capture.length, captureS));
 
     const missed = ltCpu.percent > GOAL_CPU || bytesPerSecond > GOAL_BYTES || firstFrameMs > GOAL_FIRST_MS;
-    if (missed || ctx.profile) notes.push(await profile(ctx, cli, trainer.folder, nodeExe, Math.min(seconds, 20)));
+    if (missed || ctx.profile) {
+      const profiled = await profile(ctx, cli, trainer.folder, nodeExe, Math.min(seconds, 20));
+      notes.push(profiled.text);
+      if (profiled.split) results.idleCpuSplit = profiled.split;
+    }
     return { rows, results, notes };
   } finally {
     await Promise.all(sessions.map((s) => s.stop()));
@@ -473,7 +495,7 @@ async function profile(ctx, cli, folder, nodeExe, seconds) {
   } finally {
     await s.stop({ graceMs: 5000 });
   }
-  if (!existsSync(file)) return `dashboard CPU profile: node wrote no profile (${JSON.stringify(s.exit)})`;
+  if (!existsSync(file)) return { text: `dashboard CPU profile: node wrote no profile (${JSON.stringify(s.exit)})`, split: null };
   // profile times count from node's start, a little after the spawn: close enough for these cuts
   const startup = join(profDir, 'dashboard-startup.cpuprofile');
   const steady = join(profDir, 'dashboard-steady.cpuprofile');
@@ -481,11 +503,47 @@ async function profile(ctx, cli, folder, nodeExe, seconds) {
   const a = sliceProfile(file, startup, { fromMs: 0, toMs: first });
   const b = sliceProfile(file, steady, { fromMs: Math.max(first, WARMUP_S * 1000), toMs: Infinity });
   const opts = { filter: (label) => label.includes(' dist/') };
-  return [
-    `dashboard CPU profile (${file}; main JS thread only, idle samples left out):`,
-    `start-up, spawn to first frame (${first.toFixed(0)} ms; ${a.keptMs.toFixed(0)} ms busy):`,
-    formatProfile(summarizeProfile(startup, opts), 12),
-    `steady state (from ${(Math.max(first, WARMUP_S * 1000) / 1000).toFixed(1)} s; ${b.keptMs.toFixed(0)} ms busy, ${b.idleMs.toFixed(0)} ms idle):`,
-    formatProfile(summarizeProfile(steady, opts), 15),
-  ].join('\n');
+  const steadySummary = summarizeProfile(steady, opts);
+  const split = cpuSplit(steadySummary);
+  return {
+    text: [
+      `dashboard CPU profile (${file}; main JS thread only, idle samples left out):`,
+      `start-up, spawn to first frame (${first.toFixed(0)} ms; ${a.keptMs.toFixed(0)} ms busy):`,
+      formatProfile(summarizeProfile(startup, opts), 12),
+      `steady state (from ${(Math.max(first, WARMUP_S * 1000) / 1000).toFixed(1)} s; ${b.keptMs.toFixed(0)} ms busy, ${b.idleMs.toFixed(0)} ms idle):`,
+      formatProfile(steadySummary, 15),
+      `steady state by part, % of the main thread's busy time: ${Object.entries(split).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    ].join('\n'),
+    split,
+  };
+}
+
+/**
+ * The main thread's steady-state time by part (% of its busy time): the frame (React's render,
+ * the panels' build, the frame diff and write), the log (read, parse, reduce), GPU readings, GC,
+ * and the rest (timers, libuv callbacks, V8's own work). Parts are the inclusive times of the
+ * functions that begin each; the rest is what none of them covers.
+ */
+function cpuSplit(summary) {
+  const total = summary.totalMs || 1;
+  const inclusive = (pattern) => summary.inclusive.filter((e) => pattern.test(e.label)).reduce((m, e) => Math.max(m, e.ms), 0);
+  const self = (name) => summary.self.filter((e) => e.label.startsWith(name)).reduce((n, e) => n + e.ms, 0);
+  const parts = {
+    frame: inclusive(/^(performWorkUntilDeadline|performWorkOnRoot) /),
+    viewBuild: inclusive(/^buildScreen /),
+    log: inclusive(/^onText /),
+    gpu: inclusive(/^(onStdout|sampleHost|queryApps) /),
+    gc: self('(garbage collector)'),
+  };
+  const covered = parts.frame + parts.log + parts.gpu + parts.gc;
+  const pct = (ms) => Math.round((1000 * ms) / total) / 10;
+  return {
+    frame: pct(parts.frame),
+    'frame.viewBuild': pct(parts.viewBuild),
+    log: pct(parts.log),
+    gpu: pct(parts.gpu),
+    gc: pct(parts.gc),
+    other: pct(Math.max(0, total - covered)),
+    busyMs: Math.round(total),
+  };
 }

@@ -37,7 +37,7 @@
  * and the follower stops by itself. Later errors go to `onError` (once per distinct code in a row,
  * not every poll) and the follower keeps trying. A throwing handler is reported to `onError` too.
  */
-import { type FSWatcher, type Stats, promises as fsp, statSync, watch } from 'node:fs';
+import { type FSWatcher, type Stats, fstatSync, promises as fsp, readSync, statSync, watch } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -113,6 +113,8 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
   const base = path.basename(filePath);
 
   let fh: FileHandle | null = null;
+  /** The open file is a regular file (read synchronously; anything else through libuv's pool). */
+  let regular = true;
   let dev = 0;
   let ino = 0;
   let pos = 0;
@@ -221,21 +223,33 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     if (h) await h.close().catch(() => {});
   };
 
-  /** Reads the open file from `pos` to its end. */
+  /**
+   * Reads the open file from `pos` to its end. One read a wake-up in the common case (a short read
+   * is the end for now), done synchronously on the descriptor: a local log's append is a few
+   * hundred bytes, and a read through libuv's pool cost more than the read itself. The size is
+   * looked at only when a read finds nothing (a truncated file reads as empty at the old offset).
+   */
   const drain = async (h: FileHandle): Promise<void> => {
-    const st = await h.stat();
-    if (st.size < pos) {
-      pos = 0;
-      decoder = new StringDecoder('utf8');
-      handlers.onReset?.('truncated');
-    }
+    let first = true;
     while (!closed && fh === h) {
-      const { bytesRead } = await h.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0 || closed) return;
+      // Not a regular file (a FIFO, a device): a read could wait, so it goes through the pool.
+      const bytesRead = regular ? readSync(h.fd, buf, 0, buf.length, pos) : (await h.read(buf, 0, buf.length, pos)).bytesRead;
+      if (bytesRead === 0) {
+        if (first && regular && fstatSync(h.fd).size < pos) {
+          pos = 0;
+          decoder = new StringDecoder('utf8');
+          handlers.onReset?.('truncated');
+          first = false;
+          continue;
+        }
+        return;
+      }
+      first = false;
       const at = Date.now();
       pos += bytesRead;
       lastErrorKey = null;
       decodeInSlices(decoder, buf, bytesRead, (text) => handlers.onText(text, at));
+      if (bytesRead < buf.length) return;
     }
   };
 
@@ -268,6 +282,7 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     }
     const reason = hadFile ? 'rotated' : waitedInitially ? 'created' : null;
     fh = h;
+    regular = st.isFile();
     dev = st.dev;
     ino = st.ino;
     pos = 0;
