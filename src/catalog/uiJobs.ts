@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { withRetry, type JobDbResult } from '../control/jobDb.js';
 import { stripControlSequences } from '../parse/sanitize.js';
+import type { ListJob } from '../state/runsList.js';
 
 /**
  * Every job of the ai-toolkit UI's queue (I/O): the `Job` table of `aitk_db.db`, read-only, with
@@ -8,25 +9,8 @@ import { stripControlSequences } from '../parse/sanitize.js';
  * lock that stays is a reason, never a throw). Nothing is ever written here.
  */
 
-/** The UI's job statuses; anything else it may write later is kept as it is. */
-export type UiJobStatus = 'queued' | 'running' | 'stopped' | 'error' | 'completed' | string;
-
-export interface UiJob {
-  id: string;
-  name: string;
-  status: UiJobStatus;
-  /** The GPU ids the job runs on, as the UI stores them ("0", "0,1"). */
-  gpuIds: number[];
-  step: number | null;
-  totalSteps: number | null;
-  info: string | null;
-  speedString: string | null;
-  /** Its place in its GPU's queue (the UI's queue_position), for queued jobs. */
-  queuePosition: number | null;
-  /** The run folder the job writes to: its config's training_folder and name. */
-  folder: string | null;
-  jobType: string | null;
-}
+/** A UI job as the list shows it (state/runsList.ts), and what kind of job it is (train, caption). */
+export type UiJob = ListJob & { jobType: string | null };
 
 /**
  * The training folder a job writes to. The UI writes an absolute `training_folder`; a relative one

@@ -8,17 +8,21 @@ import type { RunSummary } from './runSummary.js';
  * order, filter and status chips. Pure.
  */
 
-/** A UI job as the list needs it (see catalog/uiJobs for where it comes from). */
+/** A `Job` row of the ai-toolkit UI as the list needs it (catalog/uiJobs.ts reads them). */
 export interface ListJob {
   id: string;
   name: string;
+  /** `queued`, `running`, `stopped`, `error`, `completed`; anything else the UI may write later is kept as it is. */
   status: string;
+  /** The GPU ids the job runs on, as the UI stores them ("0", "0,1"). */
   gpuIds: number[];
   step: number | null;
   totalSteps: number | null;
   info: string | null;
   speedString: string | null;
+  /** Its place in its GPU's queue (the UI's queue_position), for queued jobs. */
   queuePosition: number | null;
+  /** The run folder the job writes to: its config's training_folder and name. */
   folder: string | null;
 }
 
