@@ -57,6 +57,8 @@ interface Slot {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+const NO_FOLDER = 'no run folder yet';
+
 /** How often a listed live run's log is read: one read for all it wrote since (no read a write). */
 const LIST_POLL_MS = 2000;
 /** How long a followed run stays followed after it ended. */
@@ -148,7 +150,11 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
     if (!folder || slot.reading || closed) return;
     slot.reading = true;
     try {
-      if (!(await exists(folder))) return;
+      if (!(await exists(folder))) {
+        // A job the UI has not started yet (or whose folder was removed): nothing to read.
+        if (slot.entry.problem !== NO_FOLDER) setEntry(slot, { problem: NO_FOLDER, summary: null, live: false });
+        return;
+      }
       const logPath = await logPathOfFolder(folder);
       const print = await fingerprint(folder, logPath);
       const previous = slot.print;

@@ -13,6 +13,9 @@ export type RunsJsonEntry = Omit<JsonSnapshot, 'status'> & {
   jobId?: string;
   queuePosition?: number | null;
   gpuIds?: number[];
+  /** The UI's own words for the job (`info`) and its speed string. */
+  jobInfo?: string | null;
+  jobSpeed?: string | null;
 };
 
 /** A run not read yet (a queued job): the empty snapshot, with what the job row says. */
@@ -30,6 +33,8 @@ export function runsJson(entries: readonly RunsEntry[], target: number): { runs:
         out.jobId = entry.job.id;
         out.queuePosition = entry.job.status === 'queued' ? entry.job.queuePosition : null;
         out.gpuIds = entry.job.gpuIds;
+        out.jobInfo = entry.job.info;
+        out.jobSpeed = entry.job.speedString;
       }
       return out;
     }),

@@ -82,7 +82,8 @@ describe.skipIf(!hasSimDeps)('a folder of runs and the UI queue', () => {
     const single = JSON.parse(cli([path.join(made.output, made.names.completed), '--once', '--json', '--no-gpu'], dir).stdout) as Record<string, unknown>;
     const listed = parsed.runs.find((run) => run.name === made.names.completed)!;
     // The same object as the run's own JSON, plus where it is and its job.
-    expect(Object.keys(listed).sort()).toEqual([...Object.keys(single), 'path', 'jobId', 'queuePosition', 'gpuIds'].sort());
+    expect(Object.keys(listed).sort()).toEqual([...Object.keys(single), 'path', 'jobId', 'queuePosition', 'gpuIds', 'jobInfo', 'jobSpeed'].sort());
+    expect(listed).toMatchObject({ jobInfo: 'Training completed' });
     expect(listed.step).toBe(single.step);
     expect(listed.lossSmoothed).toBe(single.lossSmoothed);
     expect(parsed.runs.find((run) => run.name === made.names.stopped)).not.toHaveProperty('jobId');

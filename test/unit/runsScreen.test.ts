@@ -171,6 +171,10 @@ describe('the runs screen lines', () => {
     // name, status, step/total, bar, smoothed loss, trend (this excerpt has too few points for one), s/step, ETA, done at, GPUs, lr, log age.
     expect(row).toMatch(/^▸ {2}training_now +training +501\/2600 ██░{6} +0\.0699 {12,}21\.3 12h24m \d\d:\d\d {2}0,1 9e-5 +1s$/);
     expect(text.find((line) => line.includes('first_in_queue'))).toMatch(/queued #1/);
+    // A UI job not read yet says what the UI says of it.
+    const loading = entry('loading_job', null, { job: { status: 'running', info: 'Loading model' } });
+    const withJob = plain(buildRunsList({ ctx: ctxOf([loading], initialRunsUi()), cols: 120, rows: 8, now: NOW, glyphs: 'unicode', title: 'output', queue: { db: null, problem: null } }));
+    expect(withJob.find((line) => line.includes('loading_job'))).toMatch(/starting .* Loading m…/);
     expect(text[1]).toMatch(/^7 runs · 1 running · 2 queued · 1 failed · 1 stopped · 2 completed {2}by status/);
   });
 });

@@ -105,7 +105,8 @@ const COLUMNS: Column[] = [
     drop: 45,
     cell: (entry, input) => {
       const values = (entry.summary?.lossSeries ?? []).map(([, y]) => y);
-      if (values.length < 2) return text('');
+      // A UI job with nothing read yet: what the UI says of it (`Starting`, `Loading model`, an error).
+      if (values.length < 2) return text(!entry.summary && entry.job?.info ? clean(entry.job.info) : '', 'dim');
       // The whole run in ten cells: each the mean of its share of the curve.
       const cells = 10;
       const means: number[] = [];
@@ -215,8 +216,9 @@ function entryLine(entry: RunsEntry, input: RunsScreenInput, layout: { columns: 
   const marked = ui.marked.includes(entry.key);
   const unicode = input.glyphs === 'unicode';
   const lead = `${selected ? (unicode ? '▸' : '>') : ' '}${marked ? (unicode ? '●' : '*') : ' '} `;
-  const reading = !entry.summary && entry.folder !== null && listStatus(entry) !== 'queued';
-  const name = clean(entry.name) + (entry.problem ? ` (${clean(entry.problem)})` : reading ? ' (reading…)' : '');
+  const reading = !entry.summary && entry.problem === null && entry.folder !== null && listStatus(entry) !== 'queued';
+  const said = entry.problem !== null && listStatus(entry) !== 'queued';
+  const name = clean(entry.name) + (said ? ` (${clean(entry.problem!)})` : reading ? ' (reading…)' : '');
   const line: ViewLine = [run(lead, selected ? 'key' : null), run(pad(name, layout.nameWidth, 'left'), selected ? 'selected' : marked ? 'title' : null)];
   for (const column of layout.columns) {
     line.push(run(' '));
