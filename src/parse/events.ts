@@ -38,6 +38,12 @@ export type ErrorKind = 'oom' | 'cuda' | 'error';
 
 export type LogEvent =
   | { type: 'bar'; bar: TqdmBar }
+  /**
+   * Plain states of the training bar read back from a log (the backfill's fast path): what each
+   * bar event would have carried, packed, `TRAINING_STEP_FIELDS` numbers a state (see
+   * parse/trainingState.ts), and each state's postfix text.
+   */
+  | { type: 'trainingSteps'; desc: string; count: number; values: Float64Array; postfixes: string[] }
   | { type: 'counter'; counter: TqdmCounter }
   /** A `leave=False` bar wiped itself on close (a line of spaces): its phase is over. */
   | { type: 'barCleared' }

@@ -158,6 +158,19 @@ export class LogParser {
     return { type: 'config', data: structuredClone(this.dump.value()), complete: false };
   }
 
+  /**
+   * Whether a plain bar state, read now, would only be a bar: no config dump or result block is
+   * open that it would close (a traceback is over at a bar, and `sawBar` says so).
+   */
+  readsBars(): boolean {
+    return this.mode === 'normal' || this.mode === 'traceback' || this.mode === 'afterException';
+  }
+
+  /** A bar state was read elsewhere (the backfill's fast path): what it closes here is closed. */
+  sawBar(): void {
+    if (this.mode === 'traceback' || this.mode === 'afterException') this.mode = 'normal';
+  }
+
   /** Ends the input: flushes a config dump or result block still open. */
   end(): LogEvent[] {
     const events: LogEvent[] = [];

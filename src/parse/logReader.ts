@@ -2,10 +2,14 @@ import { MAX_RECENT_LINES, type LogEvent, type StampedEvent } from './events.js'
 import { LogParser } from './logParser.js';
 import { SegmentSplitter } from './segmentSplitter.js';
 import { stripControlSequences } from './sanitize.js';
+import { readTrainingStateBytes, trainingScratch, TrainingStepPack, type TrainingStateScratch } from './trainingState.js';
 
 type LineEvent = Extract<LogEvent, { type: 'line' }>;
 /** How many raw lines a read-back batch keeps for the log view (bars collapse, so more than shown). */
 const RING = 4 * MAX_RECENT_LINES;
+
+/** The byte path hands an unterminated line on to the text path once it is this long. */
+const LONG_PENDING_BYTES = 256 * 1024;
 
 /** Lines longer than this are cut for the log view. */
 const MAX_SHOWN_LINE = 500;
@@ -53,19 +57,123 @@ function barStateKey(text: string): string | null {
 export class LogReader {
   private readonly splitter = new SegmentSplitter();
   private readonly parser = new LogParser();
+  /** Read plain training-bar states back from bytes by the fast path (false: every line decoded and read the general way, for tests). */
+  private readonly fast: boolean;
+  /** The fast path's reused records: the state just read, and the one held back (it may be redrawn next). */
+  private scratch: TrainingStateScratch = trainingScratch();
+  private heldFast: TrainingStateScratch = trainingScratch();
+  /** Where the held state is in `data` ([from, to)); -1: none held. */
+  private heldFrom = -1;
+  private heldTo = -1;
+  private readonly pack = new TrainingStepPack();
+  private packDesc: string | null = null;
+  private packDescBytes: Buffer | null = null;
+  /** The bytes `pushBytes` is reading (the held state's and the lazy ring lines' offsets are into them). */
+  private data: Buffer | null = null;
+  /** The end of the last bytes pushed: a segment not terminated yet. */
+  private pendingBytes: Buffer | null = null;
   private reportedTail: string | null = null;
   /** A backfilled bar state held back until the next segment shows whether it was redrawn. */
   private heldText: string | null = null;
   private heldKey: string | null = null;
   /** While reading back: the newest lines for the log view, in a ring (no object per line). */
-  private readonly ringText: string[] = new Array<string>(RING);
+  private readonly ringText: Array<string | null> = new Array<string | null>(RING);
+  /** A line read by the byte path is decoded only if the ring keeps it: its bytes in `data`. */
+  private readonly ringFrom = new Int32Array(RING);
+  private readonly ringTo = new Int32Array(RING);
   private readonly ringBar: Array<string | null> = new Array<string | null>(RING);
   private ringNext = 0;
   private ringSize = 0;
 
+  constructor(options: { fastPath?: boolean } = {}) {
+    this.fast = options.fastPath !== false;
+  }
+
   /** `live` is false for text read back from a log that was already written. */
   push(text: string, at: number, live = true): StampedEvent[] {
     const out: StampedEvent[] = [];
+    this.pushText(text, at, live, out);
+    this.endBatch(at, live, out);
+    return out;
+  }
+
+  /**
+   * A log read back (a backfill) as its bytes: the terminators are found in the bytes, a plain
+   * training-bar state is read straight from them (`readTrainingStateBytes`), and only the other
+   * lines are decoded and read the general way — the same events as `push` of the decoded text,
+   * at a fraction of the cost. Bytes after the last terminator wait for the next call (or `end`).
+   */
+  pushBytes(bytes: Uint8Array, at: number): StampedEvent[] {
+    const out: StampedEvent[] = [];
+    let data = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (this.pendingBytes) {
+      data = Buffer.concat([this.pendingBytes, data]);
+      this.pendingBytes = null;
+    }
+    this.data = data;
+    const n = data.length;
+    let start = 0;
+    let slowFrom = 0;
+    let cr = data.indexOf(13, 0);
+    let lf = data.indexOf(10, 0);
+    while (start < n) {
+      if (cr >= 0 && cr < start) cr = data.indexOf(13, start);
+      if (lf >= 0 && lf < start) lf = data.indexOf(10, start);
+      const k = cr < 0 ? lf : lf < 0 ? cr : Math.min(cr, lf);
+      if (k < 0) break;
+      let end: number;
+      let lineFeed: boolean;
+      if (k === cr) {
+        // A CR at the very end: whether a LF follows is for the next bytes to say.
+        if (k + 1 >= n) break;
+        lineFeed = data[k + 1] === 10;
+        end = lineFeed ? k + 2 : k + 1;
+      } else {
+        lineFeed = true;
+        end = k + 1;
+      }
+      if (this.fast && k > start && readTrainingStateBytes(data, start, k, this.scratch)) {
+        // What came before it is read first: it may leave a bar state held, or a block open.
+        if (slowFrom < start) {
+          this.pushSlow(data, slowFrom, start, at, out);
+          slowFrom = start;
+        }
+        // Only between plain lines: a bar state the general path holds (this one may be its redraw),
+        // a segment it has begun, or a config dump or result block it is in, take this one too.
+        if (this.heldText === null && this.splitter.idle() && this.parser.readsBars()) {
+          this.takeFast(data, start, k, at, out);
+          this.splitter.passed(lineFeed);
+          slowFrom = end;
+        }
+      }
+      start = end;
+    }
+    if (slowFrom < start) this.pushSlow(data, slowFrom, start, at, out);
+    if (n - start > LONG_PENDING_BYTES) {
+      // A line that goes on and on: the text path takes what there is of it (it caps long segments),
+      // cut where a UTF-8 character ends; the rest waits as usual.
+      let cut = n;
+      while (cut > start && (data[cut - 1]! & 0xc0) === 0x80) cut--;
+      if (cut > start && data[cut - 1]! >= 0xc0) cut--;
+      this.settleFast(at, out);
+      this.pushText(data.toString('utf8', start, cut), at, false, out);
+      start = cut;
+    }
+    if (start < n) this.pendingBytes = Buffer.from(data.subarray(start));
+    this.endBatch(at, false, out);
+    this.data = null;
+    return out;
+  }
+
+  /** Whole segments the byte path does not read itself: decoded, and read the general way. */
+  private pushSlow(data: Buffer, from: number, to: number, at: number, out: StampedEvent[]): void {
+    this.settleFast(at, out);
+    this.pushText(data.toString('utf8', from, to), at, false, out);
+    // They end at a terminator the byte path saw whole: a final CR is a lone one.
+    if (data[to - 1] === 13) this.splitter.loneCR();
+  }
+
+  private pushText(text: string, at: number, live: boolean, out: StampedEvent[]): void {
     for (const segment of this.splitter.push(text)) {
       if (!live && segment.final) {
         const key = barStateKey(segment.text);
@@ -80,19 +188,29 @@ export class LogReader {
       }
       this.read(segment.text, segment.final, at, out, live);
     }
+  }
+
+  private endBatch(at: number, live: boolean, out: StampedEvent[]): void {
     if (!live) {
       // What was read back may be all there is for a while (a finished log): hold nothing over.
+      this.settleFast(at, out);
       this.releaseHeld(at, out, live);
       this.flushRing(at, out);
     }
     // The text may end inside the config dump: what it has said so far counts now.
     const partial = this.parser.partialConfig();
     if (partial) out.push(live ? { at, event: partial } : { at, event: partial, live });
-    return out;
   }
 
   end(at: number): StampedEvent[] {
     const out: StampedEvent[] = [];
+    if (this.pendingBytes) {
+      // The log's last line, unterminated: read as the text path reads a tail.
+      const text = this.pendingBytes.toString('utf8');
+      this.pendingBytes = null;
+      out.push(...this.push(text, at, false));
+    }
+    this.settleFast(at, out);
     this.releaseHeld(at, out, true);
     for (const segment of this.splitter.end()) this.read(segment.text, true, at, out, true);
     for (const event of this.parser.end()) out.push({ at, event });
@@ -107,6 +225,60 @@ export class LogReader {
     this.heldText = null;
     this.heldKey = null;
     this.ringSize = 0;
+    this.heldFrom = -1;
+    this.pack.take();
+    this.packDesc = null;
+    this.packDescBytes = null;
+    this.pendingBytes = null;
+  }
+
+  /**
+   * A plain training-bar state read by the byte path, at `data[from, to)`. It is held back until
+   * the next state shows it was not redrawn at the same step, then packed; the pack goes out as
+   * one event before anything else is read.
+   */
+  private takeFast(data: Buffer, from: number, to: number, at: number, out: StampedEvent[]): void {
+    const state = this.scratch;
+    const descLength = state.descEnd - from;
+    const desc = this.packDescBytes;
+    let same = desc !== null && desc.length === descLength;
+    for (let k = 0; same && k < descLength; k++) same = data[from + k] === desc![k];
+    if (!same) {
+      this.settleFast(at, out);
+      this.packDescBytes = Buffer.from(data.subarray(from, state.descEnd));
+      this.packDesc = this.packDescBytes.toString('latin1');
+    }
+    const held = this.heldFast;
+    if (this.heldFrom >= 0 && (held.n !== state.n || held.total !== state.total)) this.packHeld();
+    // The state read becomes the held one (a redraw at the same step replaces it).
+    this.scratch = held;
+    this.heldFast = state;
+    this.heldFrom = from;
+    this.heldTo = to;
+  }
+
+  private packHeld(): void {
+    if (this.heldFrom < 0 || this.data === null) return;
+    const held = this.heldFast;
+    this.pack.add(held, this.data.toString('latin1', held.postfixStart, held.postfixEnd));
+    // Its line for the log view, decoded only if the ring still holds it at the end of the batch.
+    this.ringText[this.ringNext] = null;
+    this.ringFrom[this.ringNext] = this.heldFrom;
+    this.ringTo[this.ringNext] = this.heldTo;
+    this.ringBar[this.ringNext] = this.packDesc;
+    this.ringNext = (this.ringNext + 1) % RING;
+    if (this.ringSize < RING) this.ringSize++;
+    this.heldFrom = -1;
+    // The general path has seen a bar: a traceback or block it was in is over.
+    this.parser.sawBar();
+  }
+
+  /** Everything the fast path holds goes out, in order, before any other event. */
+  private settleFast(at: number, out: StampedEvent[]): void {
+    this.packHeld();
+    if (this.pack.count === 0 || this.packDesc === null) return;
+    const { count, values, postfixes } = this.pack.take();
+    out.push({ at, event: { type: 'trainingSteps', desc: this.packDesc, count, values, postfixes }, live: false });
   }
 
   private releaseHeld(at: number, out: StampedEvent[], live: boolean): void {
@@ -137,7 +309,7 @@ export class LogReader {
       const bar = this.ringBar[i]!;
       const newer = kept[kept.length - 1];
       if (newer && bar !== null && newer.bar === bar) continue;
-      const line = lineEvent(this.ringText[i]!, bar);
+      const line = lineEvent(this.ringText[i] ?? shownPart(this.data!.toString('utf8', this.ringFrom[i], this.ringTo[i])), bar);
       if (line.text.length > 0) kept.push(line);
     }
     for (let k = kept.length - 1; k >= 0; k--) out.push({ at, event: kept[k]!, live: false });

@@ -155,6 +155,29 @@ export class SegmentSplitter {
     return out;
   }
 
+  /**
+   * A whole segment was read elsewhere (the backfill's byte path), ended by a line feed or a lone
+   * CR: the next text starts a new segment, after that terminator. Only between whole segments.
+   */
+  passed(lineFeed: boolean): void {
+    this.tail = '';
+    this.reportedLen = -1;
+    this.pendingCR = false;
+    this.pendingEmpty = false;
+    this.prev = lineFeed ? PREV_LINE_FEED : PREV_LONE_CR;
+  }
+
+  /** Between segments: nothing of a segment is held (what comes next starts one). */
+  idle(): boolean {
+    return this.tail.length === 0 && !this.pendingCR;
+  }
+
+  /** The `\r` that ended the text pushed last is known to be a lone CR (no `\n` follows it). */
+  loneCR(): void {
+    this.pendingCR = false;
+    this.pendingEmpty = false;
+  }
+
   /** Forgets everything (use when the underlying file is truncated or replaced). */
   reset(): void {
     this.tail = '';

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { readLossDb } from '../sources/lossDb.js';
-import { followFile, readFileOnce, type Follower } from '../sources/fileFollower.js';
+import { followFile, readFileBytesOnce, type Follower } from '../sources/fileFollower.js';
 import { readStream } from '../sources/stdinSource.js';
 import { LogReader } from '../parse/logReader.js';
 import { reduceRun } from '../state/reduceRun.js';
@@ -83,8 +83,12 @@ export async function readRunOnce(
     });
   } else {
     const logPath = location.logPath;
+    // Read as bytes: training-bar states are read without decoding them (LogReader.pushBytes).
+    const pushBytes = (bytes: Buffer) => {
+      state = reduceRun(state, reader.pushBytes(bytes, Date.now()));
+    };
     // A run folder whose log.txt has not appeared yet reads as a run that is starting.
-    await readFileOnce(logPath, push).catch((error: unknown) => {
+    await readFileBytesOnce(logPath, pushBytes).catch((error: unknown) => {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeFsError(error, logPath);
     });
   }

@@ -420,3 +420,22 @@ export async function readFileOnce(filePath: string, onText: (text: string) => v
     await h.close();
   }
 }
+
+/**
+ * Reads a whole file once, in 1 MiB reads, and hands out the bytes as they are read (the same
+ * buffer each time: `onBytes` must be done with it when it returns). For the backfill's byte path.
+ * Rejects with the original Node system error, like readFileOnce.
+ */
+export async function readFileBytesOnce(filePath: string, onBytes: (bytes: Buffer) => void): Promise<void> {
+  const h = await fsp.open(filePath, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    for (;;) {
+      const { bytesRead } = await h.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      onBytes(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await h.close();
+  }
+}

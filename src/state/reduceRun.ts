@@ -3,7 +3,8 @@ import { classifyError } from '../parse/errorKind.js';
 import { readRunConfig, type RunConfig } from '../parse/runConfig.js';
 import { baseName, checkpointJobName } from '../parse/checkpointName.js';
 import { stripControlSequences } from '../parse/sanitize.js';
-import { postfixNumber } from '../parse/tqdmBar.js';
+import { parsePostfix, postfixNumber } from '../parse/tqdmBar.js';
+import { TRAINING_STEP_FIELDS } from '../parse/trainingState.js';
 import { copyLossHistory, emptyLossHistory, recordLoss } from './lossHistory.js';
 import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
 import { applyGpuEvent, copyGpu, isGpuEvent, type GpuEvent } from './gpuState.js';
@@ -76,6 +77,9 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
   switch (event.type) {
     case 'bar':
       applyBar(d, event.bar, at, live);
+      return;
+    case 'trainingSteps':
+      applyTrainingSteps(d, event, at, live);
       return;
     case 'counter':
       d.recognised = true;
@@ -416,50 +420,77 @@ function isTrainingBar(d: Draft, bar: TqdmBar): boolean {
 }
 
 function applyTrainingBar(d: Draft, bar: TqdmBar, at: number, live: boolean): void {
+  const applied = trainingState(d, bar.desc, bar.n, bar.total, bar.elapsedS, bar.rate, bar.unit, postfixNumber(bar.postfix.loss), postfixNumber(bar.postfix.lr), at, live);
+  if (applied && hasKeys(bar.postfix)) d.postfix = bar.postfix;
+}
+
+/**
+ * Training-bar states read back by the fast path, packed: each applied exactly as its bar event
+ * would be (`trainingState`), and the postfix record made once, for the last state that sets it.
+ */
+function applyTrainingSteps(d: Draft, event: Extract<RunEvent, { type: 'trainingSteps' }>, at: number, live: boolean): void {
+  d.recognised = true;
+  const v = event.values;
+  let postfixFrom = -1;
+  for (let k = 0, i = 0; k < event.count; k++, i += TRAINING_STEP_FIELDS) {
+    const loss = v[i + 6] === 1 ? v[i + 5]! : null;
+    const lr = v[i + 8] === 1 ? v[i + 7]! : null;
+    const rate = Number.isNaN(v[i + 3]!) ? null : v[i + 3]!;
+    if (trainingState(d, event.desc, v[i]!, v[i + 1]!, v[i + 2]!, rate, v[i + 4] === 1 ? 's/it' : 'it/s', loss, lr, at, live)) postfixFrom = k;
+  }
+  if (postfixFrom >= 0) d.postfix = parsePostfix(event.postfixes[postfixFrom]!, true);
+}
+
+/** One state of the training bar; false when the run is over and the state changes nothing. */
+function trainingState(
+  d: Draft,
+  desc: string | null,
+  n: number,
+  total: number,
+  barElapsedS: number,
+  rate: number | null,
+  unit: 'it/s' | 's/it',
+  loss: number | null,
+  lr: number | null,
+  at: number,
+  live: boolean,
+): boolean {
   if (isFinished(d.status)) {
     // Training bars after a failure that only a printed exception suggested: the run went on, once
     // the bar moves (tqdm draws the bar once more, unchanged, as the interpreter exits).
-    if (d.status !== 'failed' || d.errorFatal) return;
-    if (d.lastTrainingN !== null && bar.n <= d.lastTrainingN) return;
+    if (d.status !== 'failed' || d.errorFatal) return false;
+    if (d.lastTrainingN !== null && n <= d.lastTrainingN) return false;
     d.error = null;
   }
-  if (d.name === null && bar.desc !== null) d.name = bar.desc;
-  d.totalSteps = bar.total;
+  if (d.name === null && desc !== null) d.name = desc;
+  d.totalSteps = total;
 
   const previousN = d.lastTrainingN;
   // Before 2026-08 the bar showed one less than the `Saving at step N` that followed it.
-  if (d.step === null || bar.n >= d.step || d.step - bar.n > 1) d.step = bar.n;
+  if (d.step === null || n >= d.step || d.step - n > 1) d.step = n;
 
-  const loss = postfixNumber(bar.postfix.loss);
   if (loss !== null) {
     d.loss = loss;
-    if (d.lossFromDbUntil === null || bar.n > d.lossFromDbUntil) {
-      d.lossSmoothed = recordLoss(d.lossHistory, bar.n, loss);
+    if (d.lossFromDbUntil === null || n > d.lossFromDbUntil) {
+      d.lossSmoothed = recordLoss(d.lossHistory, n, loss);
     }
   }
-  const lr = postfixNumber(bar.postfix.lr);
   if (lr !== null && Number.isFinite(lr)) d.lr = lr;
-  if (hasKeys(bar.postfix)) d.postfix = bar.postfix;
 
   // tqdm's clock ran on while the trainer was frozen (SIGSTOP); lora-top's leaves that time out.
-  const elapsedS = Math.max(0, bar.elapsedS - d.control.frozenMs / 1000);
-  addBarSample(d.speed, {
-    n: bar.n,
-    elapsedS,
-    at,
-    printedSecondsPerStep: printedSecondsPerStep(bar.rate, bar.unit),
-    live,
-  });
-  d.lastTrainingN = bar.n;
+  const elapsedS = Math.max(0, barElapsedS - d.control.frozenMs / 1000);
+  addBarSample(d.speed, n, elapsedS, at, printedSecondsPerStep(rate, unit), live);
+  d.lastTrainingN = n;
   d.lastTrainingAt = at;
   d.sessionElapsedS = elapsedS;
 
   // A pause ends when the bar moves again (a refresh of the same step can come while paused).
-  if (d.pauses.current && (previousN === null || bar.n > previousN)) endPause(d.pauses, at);
+  if (d.pauses.current && (previousN === null || n > previousN)) endPause(d.pauses, at);
   if (!d.pauses.current) {
-    d.status = d.finalSaved && bar.n >= bar.total ? d.status : 'training';
+    d.status = d.finalSaved && n >= total ? d.status : 'training';
     d.phase = null;
   }
+  return true;
 }
 
 /** The stop flag's exception (`Job stopped`) and the queue button's (`Job returning to queue`): the job was stopped, it did not fail. */

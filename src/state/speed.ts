@@ -36,14 +36,6 @@ export interface SpeedState {
   pausedSinceLastMark: boolean;
 }
 
-export interface TrainingBarSample {
-  n: number;
-  elapsedS: number;
-  at: number;
-  /** tqdm's printed rate converted to seconds per step, or null when `?`. */
-  printedSecondsPerStep: number | null;
-  live: boolean;
-}
 
 const MAX_MARKS = 512;
 const MAX_HISTORY = 600;
@@ -64,22 +56,16 @@ export function copySpeed(speed: SpeedState): SpeedState {
 }
 
 /** Changes `speed` (a copy the caller owns) with one training bar state. */
-export function addBarSample(speed: SpeedState, sample: TrainingBarSample): void {
+export function addBarSample(speed: SpeedState, n: number, elapsedS: number, at: number, printedSecondsPerStep: number | null, live: boolean): void {
   const last = speed.marks[speed.marks.length - 1];
-  if (last && (sample.n < last.n || sample.elapsedS + 1 < last.elapsedS)) {
+  if (last && (n < last.n || elapsedS + 1 < last.elapsedS)) {
     // A new session (resume, restart): its elapsed and counts start again.
     speed.marks = [];
-  } else if (last && sample.n === last.n) {
+  } else if (last && n === last.n) {
     // The postfix refresh of the same step: nothing new about speed.
     return;
   }
-  speed.marks.push({
-    n: sample.n,
-    elapsedS: sample.elapsedS,
-    at: sample.at,
-    afterPause: speed.pausedSinceLastMark,
-    live: sample.live,
-  });
+  speed.marks.push({ n, elapsedS, at, afterPause: speed.pausedSinceLastMark, live });
   speed.pausedSinceLastMark = false;
   // Trimmed in batches so that a long run does not shift the whole list on every step.
   if (speed.marks.length > 2 * MAX_MARKS) speed.marks.splice(0, speed.marks.length - MAX_MARKS);
@@ -95,7 +81,7 @@ export function addBarSample(speed: SpeedState, sample: TrainingBarSample): void
     }
   } else {
     // Too early in this session to measure: tqdm's own figure is all there is.
-    adoptPrinted(speed, sample.printedSecondsPerStep);
+    adoptPrinted(speed, printedSecondsPerStep);
   }
 }
 

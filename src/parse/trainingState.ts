@@ -1,0 +1,495 @@
+import { postfixNumber } from './tqdmBar.js';
+import { readIntervalAt, scanEnd } from './timeFields.js';
+
+/**
+ * The fast path for the one line a backfill reads hundreds of thousands of times: a plain state of
+ * the training bar, `{desc}: {pct}%|{cells}| {n}/{total} [{elapsed}<{remaining}, {rate}{unit},
+ * lr: … loss: …]`. Read straight from the characters into a reused scratch record — no bar object,
+ * no postfix record — and only when the line is exactly what the general parser would read the
+ * same way: no control characters, nothing before the desc or after the `]` but spaces, an `lr`
+ * key in the postfix, a named bar that is no sample bar. Anything else returns false and goes the
+ * general way (parseTqdmBar). Pure.
+ */
+
+export interface TrainingStateScratch {
+  /** Where the desc ends (the `:`); the desc is the text before it. */
+  descEnd: number;
+  n: number;
+  total: number;
+  elapsedS: number;
+  /** null: `?`. */
+  rate: number | null;
+  unit: 'it/s' | 's/it';
+  loss: number | null;
+  lr: number | null;
+  /** The postfix text, from its first key to before the `]`. */
+  postfixStart: number;
+  postfixEnd: number;
+}
+
+export function trainingScratch(): TrainingStateScratch {
+  return { descEnd: 0, n: 0, total: 0, elapsedS: 0, rate: null, unit: 'it/s', loss: null, lr: null, postfixStart: 0, postfixEnd: 0 };
+}
+
+const MAX_CHARS = 16 * 1024;
+/** C0 and C1 controls and DEL (a regular expression scans faster than a loop over the characters). */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+/** parseTqdmBar's own limit on where the `%|` may be. */
+const MAX_BAR_SCAN = 8192;
+
+/** What String.prototype.trim would take off (control characters never get here). */
+function trimmable(c: number): boolean {
+  return c === 32 || (c > 127 && /\s/.test(String.fromCharCode(c)));
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Digits at `i` (1–15 of them) as a number, or -1; the end goes to `intEnd`. */
+let intEnd = 0;
+function readInt(text: string, i: number): number {
+  let value = 0;
+  const start = i;
+  while (i < text.length && isDigit(text.charCodeAt(i))) value = value * 10 + (text.charCodeAt(i++) - 48);
+  if (i === start || i - start > 15) return -1;
+  intEnd = i;
+  return value;
+}
+
+function sane(value: number | null): boolean {
+  return value === null || (Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * Reads a plain training-bar state into `out`; false when the line is anything else (then `out`
+ * holds nothing meaningful).
+ */
+export function readTrainingState(text: string, out: TrainingStateScratch): boolean {
+  const length = text.length;
+  if (length > MAX_CHARS || length < 20) return false;
+  // The general path strips control characters first: a line holding any is not read here.
+  if (CONTROL.test(text)) return false;
+  const marker = text.indexOf('%|');
+  if (marker < 1 || marker > MAX_BAR_SCAN) return false;
+  // The percentage (1–3 digits), the spaces before it, the `:` that ends the desc.
+  let p = marker;
+  while (p > 0 && marker - p < 3 && isDigit(text.charCodeAt(p - 1))) p--;
+  if (p === marker) return false;
+  let head = p;
+  while (head > 0 && text.charCodeAt(head - 1) === 32) head--;
+  if (head < 2 || text.charCodeAt(head - 1) !== 58 /* : */) return false;
+  const descEnd = head - 1;
+  // A desc with spaces around it is trimmed by the general path: leave those to it.
+  if (trimmable(text.charCodeAt(0)) || trimmable(text.charCodeAt(descEnd - 1))) return false;
+  // Sample bars (`Generating Images`, `Generating Samples`) are never the training bar.
+  if (text.startsWith('Generating Images', 0) || text.startsWith('Generating Samples', 0)) return false;
+
+  const barEnd = text.indexOf('|', marker + 2);
+  if (barEnd < 0 || barEnd - marker - 2 > 400) return false;
+  let i = barEnd + 1;
+  while (text.charCodeAt(i) === 32) i++;
+  const n = readInt(text, i);
+  if (n < 0 || text.charCodeAt(intEnd) !== 47 /* / */) return false;
+  const total = readInt(text, intEnd + 1);
+  if (total < 0) return false;
+  i = intEnd;
+  while (text.charCodeAt(i) === 32) i++;
+  if (text.charCodeAt(i) !== 91 /* [ */) return false;
+  const elapsedS = readIntervalAt(text, i + 1);
+  if (elapsedS < 0 || text.charCodeAt(scanEnd) !== 60 /* < */) return false;
+  i = scanEnd + 1;
+  let remainingS: number | null = null;
+  if (text.charCodeAt(i) === 63 /* ? */) {
+    i++;
+  } else {
+    remainingS = readIntervalAt(text, i);
+    if (remainingS < 0) return false;
+    i = scanEnd;
+  }
+  if (text.charCodeAt(i) !== 44 /* , */) return false;
+  i++;
+  while (text.charCodeAt(i) === 32) i++;
+  let rate: number | null = null;
+  if (text.charCodeAt(i) === 63 /* ? */) {
+    i++;
+  } else {
+    const rateStart = i;
+    while (isDigit(text.charCodeAt(i))) i++;
+    if (i === rateStart) return false;
+    if (text.charCodeAt(i) === 46 /* . */) {
+      const fraction = ++i;
+      while (isDigit(text.charCodeAt(i))) i++;
+      if (i === fraction) return false;
+    }
+    rate = Number(text.slice(rateStart, i));
+  }
+  let unit: 'it/s' | 's/it';
+  if (text.startsWith('it/s', i)) unit = 'it/s';
+  else if (text.startsWith('s/it', i)) unit = 's/it';
+  else return false;
+  i += 4;
+  // A postfix, closed by `]`, with only spaces after it.
+  if (text.charCodeAt(i) !== 44 /* , */) return false;
+  const close = text.indexOf(']', i);
+  if (close < 0) return false;
+  for (let k = close + 1; k < length; k++) if (text.charCodeAt(k) !== 32) return false;
+  let pStart = i + 1;
+  while (text.charCodeAt(pStart) === 32) pStart++;
+  const pEnd = close;
+
+  // The postfix's pairs, split exactly as parsePostfix splits them; the last of a key wins.
+  let lrAt = -1;
+  let lrEnd = -1;
+  let lossAt = -1;
+  let lossEnd = -1;
+  let k = pStart;
+  while (k < pEnd) {
+    const colon = text.indexOf(': ', k);
+    if (colon < 0 || colon + 1 >= pEnd) break;
+    const space = text.lastIndexOf(' ', colon - 1);
+    const keyStart = space >= k ? space + 1 : k;
+    let v = colon + 2;
+    while (v < pEnd && text.charCodeAt(v) === 32) v++;
+    if (v >= pEnd || colon === keyStart) break;
+    let valueEnd = text.indexOf(' ', v);
+    if (valueEnd < 0 || valueEnd > pEnd) valueEnd = pEnd;
+    const keyLength = colon - keyStart;
+    if (keyLength === 2 && text.startsWith('lr', keyStart)) {
+      lrAt = v;
+      lrEnd = valueEnd;
+    } else if (keyLength === 4 && text.startsWith('loss', keyStart)) {
+      lossAt = v;
+      lossEnd = valueEnd;
+    }
+    k = valueEnd + 1;
+  }
+  if (lrAt < 0) return false;
+  if (!sane(elapsedS) || !sane(remainingS) || !sane(rate)) return false;
+  out.descEnd = descEnd;
+  out.n = n;
+  out.total = total;
+  out.elapsedS = elapsedS;
+  out.rate = rate;
+  out.unit = unit;
+  out.lr = postfixNumber(text.slice(lrAt, lrEnd));
+  out.loss = lossAt < 0 ? null : postfixNumber(text.slice(lossAt, lossEnd));
+  out.postfixStart = pStart;
+  out.postfixEnd = pEnd;
+  return true;
+}
+
+/** Numbers a packed training state takes: n, total, elapsed, rate, unit, loss, loss known, lr, lr known. */
+export const TRAINING_STEP_FIELDS = 9;
+
+/** Training states packed in one typed array as they are read, handed out as one event's payload. */
+export class TrainingStepPack {
+  private values = new Float64Array(TRAINING_STEP_FIELDS * 256);
+  private postfixes: string[] = [];
+  count = 0;
+
+  add(state: Pick<TrainingStateScratch, 'n' | 'total' | 'elapsedS' | 'rate' | 'unit' | 'loss' | 'lr'>, postfix: string): void {
+    let at = this.count * TRAINING_STEP_FIELDS;
+    if (at + TRAINING_STEP_FIELDS > this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    const v = this.values;
+    v[at++] = state.n;
+    v[at++] = state.total;
+    v[at++] = state.elapsedS;
+    v[at++] = state.rate === null ? NaN : state.rate;
+    v[at++] = state.unit === 's/it' ? 1 : 0;
+    v[at++] = state.loss === null ? 0 : state.loss;
+    v[at++] = state.loss === null ? 0 : 1;
+    v[at++] = state.lr === null ? 0 : state.lr;
+    v[at] = state.lr === null ? 0 : 1;
+    this.postfixes.push(postfix);
+    this.count++;
+  }
+
+  /** What was packed (a copy), and an empty pack again. */
+  take(): { count: number; values: Float64Array; postfixes: string[] } {
+    const out = { count: this.count, values: this.values.slice(0, this.count * TRAINING_STEP_FIELDS), postfixes: this.postfixes };
+    this.count = 0;
+    this.postfixes = [];
+    return out;
+  }
+}
+
+/** Where the last successful `intervalAt` stopped. */
+let byteEnd = 0;
+
+/** A tqdm interval (`SS`, `MM:SS`, `H:MM:SS`) in bytes at `i`, as readIntervalAt reads it; -1 when none. */
+function intervalAt(b: Uint8Array, i: number, end: number): number {
+  let seconds = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 1;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      digits++;
+      if (parts > 1 && digits > 2) return -1;
+    } else if (c === 58 /* : */) {
+      if (digits === 0 || parts === 3) return -1;
+      seconds = seconds * 60 + part;
+      part = 0;
+      digits = 0;
+      parts++;
+    } else {
+      break;
+    }
+  }
+  if (digits === 0) return -1;
+  byteEnd = i;
+  return seconds * 60 + part;
+}
+
+/** 1–15 digits at `i` as a number, or -1; the end goes to `byteEnd`. */
+function intAt(b: Uint8Array, i: number, end: number): number {
+  let value = 0;
+  const start = i;
+  while (i < end && b[i]! >= 48 && b[i]! <= 57) value = value * 10 + (b[i++]! - 48);
+  if (i === start || i - start > 15) return -1;
+  byteEnd = i;
+  return value;
+}
+
+function bytesAre(b: Uint8Array, at: number, end: number, ascii: string): boolean {
+  if (at + ascii.length > end) return false;
+  for (let k = 0; k < ascii.length; k++) if (b[at + k] !== ascii.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * The same reading as `readTrainingState`, straight from the log's bytes `b[start, end)` (one
+ * segment, its terminator excluded), so that the backfill decodes no training-bar state at all.
+ * Stricter than the text version: the desc and everything after the bar's cells must be printable
+ * ASCII (only the cells may be UTF-8), so that the bytes mean what their characters would. The
+ * offsets it leaves in `out` are into `b`.
+ */
+export function readTrainingStateBytes(b: Buffer, start: number, end: number, out: TrainingStateScratch): boolean {
+  const length = end - start;
+  if (length > MAX_CHARS || length < 20) return false;
+  let marker = -1;
+  for (let k = start; k + 1 < end; k++) {
+    const c = b[k]!;
+    if (c === 37 /* % */ && b[k + 1] === 124 /* | */) {
+      marker = k;
+      break;
+    }
+    if (c < 32 || c > 126) return false;
+  }
+  if (marker <= start || marker - start > MAX_BAR_SCAN) return false;
+  let p = marker;
+  while (p > start && marker - p < 3 && b[p - 1]! >= 48 && b[p - 1]! <= 57) p--;
+  if (p === marker) return false;
+  let head = p;
+  while (head > start && b[head - 1] === 32) head--;
+  if (head < start + 2 || b[head - 1] !== 58 /* : */) return false;
+  const descEnd = head - 1;
+  if (b[start] === 32 || b[descEnd - 1] === 32) return false;
+  if (bytesAre(b, start, end, 'Generating Images') || bytesAre(b, start, end, 'Generating Samples')) return false;
+
+  // The cells: anything but a control character up to the next `|` (bytes of a UTF-8 character are never `|`).
+  let barEnd = -1;
+  for (let k = marker + 2; k < end; k++) {
+    const c = b[k]!;
+    if (c === 124) {
+      barEnd = k;
+      break;
+    }
+    if (c < 32 || c === 127 || (c === 0xc2 && k + 1 < end && b[k + 1]! >= 0x80 && b[k + 1]! <= 0x9f)) return false;
+  }
+  if (barEnd < 0 || barEnd - marker - 2 > 400) return false;
+  // After the cells every byte is matched below but the postfix's, which is checked on its own.
+  let i = barEnd + 1;
+  while (b[i] === 32) i++;
+  const n = intAt(b, i, end);
+  if (n < 0 || b[byteEnd] !== 47 /* / */) return false;
+  const total = intAt(b, byteEnd + 1, end);
+  if (total < 0) return false;
+  i = byteEnd;
+  while (i < end && b[i] === 32) i++;
+  if (b[i] !== 91 /* [ */) return false;
+  const elapsedS = intervalAt(b, i + 1, end);
+  if (elapsedS < 0 || b[byteEnd] !== 60 /* < */) return false;
+  i = byteEnd + 1;
+  let remainingS: number | null = null;
+  if (b[i] === 63 /* ? */) {
+    i++;
+  } else {
+    remainingS = intervalAt(b, i, end);
+    if (remainingS < 0) return false;
+    i = byteEnd;
+  }
+  if (b[i] !== 44 /* , */) return false;
+  i++;
+  while (i < end && b[i] === 32) i++;
+  let rate: number | null = null;
+  if (b[i] === 63 /* ? */) {
+    i++;
+  } else {
+    const rateStart = i;
+    while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+    if (i === rateStart) return false;
+    if (b[i] === 46 /* . */) {
+      const fraction = ++i;
+      while (i < end && b[i]! >= 48 && b[i]! <= 57) i++;
+      if (i === fraction) return false;
+    }
+    rate = decimalAt(b, rateStart, i);
+  }
+  let unit: 'it/s' | 's/it';
+  if (bytesAre(b, i, end, 'it/s')) unit = 'it/s';
+  else if (bytesAre(b, i, end, 's/it')) unit = 's/it';
+  else return false;
+  i += 4;
+  if (b[i] !== 44 /* , */) return false;
+  let close = -1;
+  for (let k = i; k < end; k++) {
+    if (b[k] === 93 /* ] */) {
+      close = k;
+      break;
+    }
+  }
+  if (close < 0) return false;
+  for (let k = close + 1; k < end; k++) if (b[k] !== 32) return false;
+  let pStart = i + 1;
+  while (b[pStart] === 32) pStart++;
+  const pEnd = close;
+  for (let j = pStart; j < pEnd; j++) {
+    const c = b[j]!;
+    if (c < 32 || c > 126) return false;
+  }
+
+  let lrAt = -1;
+  let lrEnd = -1;
+  let lossAt = -1;
+  let lossEnd = -1;
+  let k = pStart;
+  while (k < pEnd) {
+    let colon = -1;
+    for (let j = k; j + 1 < pEnd + 1 && j < pEnd; j++) {
+      if (b[j] === 58 && b[j + 1] === 32) {
+        colon = j;
+        break;
+      }
+    }
+    if (colon < 0 || colon + 1 >= pEnd) break;
+    let space = -1;
+    for (let j = colon - 1; j >= k; j--) {
+      if (b[j] === 32) {
+        space = j;
+        break;
+      }
+    }
+    const keyStart = space >= k ? space + 1 : k;
+    let v = colon + 2;
+    while (v < pEnd && b[v] === 32) v++;
+    if (v >= pEnd || colon === keyStart) break;
+    let valueEnd = v;
+    while (valueEnd < pEnd && b[valueEnd] !== 32) valueEnd++;
+    const keyLength = colon - keyStart;
+    if (keyLength === 2 && b[keyStart] === 108 && b[keyStart + 1] === 114) {
+      lrAt = v;
+      lrEnd = valueEnd;
+    } else if (keyLength === 4 && bytesAre(b, keyStart, colon, 'loss')) {
+      lossAt = v;
+      lossEnd = valueEnd;
+    }
+    k = valueEnd + 1;
+  }
+  if (lrAt < 0) return false;
+  if (!sane(elapsedS) || !sane(remainingS) || !sane(rate)) return false;
+  out.descEnd = descEnd;
+  out.n = n;
+  out.total = total;
+  out.elapsedS = elapsedS;
+  out.rate = rate;
+  out.unit = unit;
+  out.lr = postfixNumberAt(b, lrAt, lrEnd);
+  out.loss = lossAt < 0 ? null : postfixNumberAt(b, lossAt, lossEnd);
+  out.postfixStart = pStart;
+  out.postfixEnd = pEnd;
+  return true;
+}
+
+/** Exact powers of ten (10^0 … 10^22 are exact doubles). */
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * A decimal number in ASCII bytes, exactly as Number() reads its text: digits, a fraction, an
+ * exponent. Where at most 15 digits and a power of ten up to 10^22 make the value one correctly
+ * rounded division or an exact product (Clinger's fast path), it is computed; anything else is
+ * Number() of the text.
+ */
+export function decimalAt(b: Uint8Array, from: number, to: number): number {
+  let i = from;
+  let negative = false;
+  if (b[i] === 45) {
+    negative = true;
+    i++;
+  } else if (b[i] === 43) {
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let fraction = 0;
+  while (i < to && b[i]! >= 48 && b[i]! <= 57) {
+    mantissa = mantissa * 10 + (b[i++]! - 48);
+    digits++;
+  }
+  if (i < to && b[i] === 46) {
+    i++;
+    while (i < to && b[i]! >= 48 && b[i]! <= 57) {
+      mantissa = mantissa * 10 + (b[i++]! - 48);
+      digits++;
+      fraction++;
+    }
+  }
+  let exponent = 0;
+  if (i < to && (b[i] === 101 || b[i] === 69)) {
+    i++;
+    let negativeExponent = false;
+    if (b[i] === 45) {
+      negativeExponent = true;
+      i++;
+    } else if (b[i] === 43) {
+      i++;
+    }
+    let exponentDigits = 0;
+    while (i < to && b[i]! >= 48 && b[i]! <= 57 && exponentDigits < 4) {
+      exponent = exponent * 10 + (b[i++]! - 48);
+      exponentDigits++;
+    }
+    if (exponentDigits === 0) i = -1;
+    if (negativeExponent) exponent = -exponent;
+  }
+  const power = exponent - fraction;
+  if (i !== to || digits === 0 || digits > 15 || power < -22 || power > 22) return Number(Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1'));
+  let value: number;
+  if (power === 0) value = mantissa;
+  else if (power < 0) value = mantissa / POW10[-power]!;
+  else {
+    value = mantissa * POW10[power]!;
+    if (value > Number.MAX_SAFE_INTEGER) return Number(Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1'));
+  }
+  return negative ? -value : value;
+}
+
+/** postfixNumber() of the ASCII bytes `b[from, to)`, without making their text in the common case. */
+function postfixNumberAt(b: Uint8Array, from: number, to: number): number | null {
+  const first = b[from]!;
+  const last = b[to - 1]!;
+  // The shape postfixNumber reads with Number() at once: a digit last, a digit, sign or point first.
+  if (to > from && last >= 48 && last <= 57 && ((first >= 48 && first <= 57) || first === 45 || first === 43 || first === 46)) {
+    const value = decimalAt(b, from, to);
+    if (!Number.isNaN(value)) return value;
+  }
+  return postfixNumber(Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1'));
+}

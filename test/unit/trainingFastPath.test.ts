@@ -1,0 +1,157 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers/readLog.js';
+import { LogReader } from '../../src/parse/logReader.js';
+import { parseTqdmBar, postfixNumber } from '../../src/parse/tqdmBar.js';
+import { decimalAt, readTrainingState, readTrainingStateBytes, trainingScratch } from '../../src/parse/trainingState.js';
+import { stripControlSequences } from '../../src/parse/sanitize.js';
+import { reduceRun } from '../../src/state/reduceRun.js';
+import { initialRunState, type RunState, type StampedRunEvent } from '../../src/state/runState.js';
+import { buildDemoLog } from '../helpers/demoLog.js';
+
+// The backfill's fast path for training-bar states must read exactly what the general parser reads:
+// line by line on every real and generated bar line (and on mutations of them), and state by state
+// on whole logs read back in chunks of every size.
+
+const MADE = join(import.meta.dirname, '..', 'fixtures', 'made');
+
+const generated = await buildDemoLog();
+
+function logs(): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const name of readdirSync(FIXTURES).filter((n) => n.endsWith('.txt'))) out.push([name, readFileSync(join(FIXTURES, name), 'utf8').split('\n').slice(2).join('\n')]);
+  for (const name of readdirSync(MADE).filter((n) => n.endsWith('.txt'))) out.push([`made/${name}`, readFileSync(join(MADE, name), 'utf8')]);
+  out.push(['generated (resumed sessions, saves, samples)', generated]);
+  return out;
+}
+
+function segments(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+/** What the general path reads of a line, in the fast path's terms; null when it would not take it. */
+function general(line: string) {
+  const segment = stripControlSequences(line.length > 16 * 1024 ? line.slice(0, 16 * 1024) : line);
+  const bar = parseTqdmBar(segment.trimStart());
+  if (!bar || !('lr' in bar.postfix) || bar.desc === null || /^Generating (Images|Samples)/.test(bar.desc) || bar.trailing.trim() !== '') return null;
+  return { desc: bar.desc, n: bar.n, total: bar.total, elapsedS: bar.elapsedS, rate: bar.rate, unit: bar.unit, loss: postfixNumber(bar.postfix.loss), lr: postfixNumber(bar.postfix.lr) };
+}
+
+function fast(line: string) {
+  const s = trainingScratch();
+  if (!readTrainingState(line, s)) return null;
+  return { desc: line.slice(0, s.descEnd), n: s.n, total: s.total, elapsedS: s.elapsedS, rate: s.rate, unit: s.unit, loss: s.loss, lr: s.lr };
+}
+
+/** The byte reader, on the line's UTF-8 bytes (placed inside other bytes, as in a real chunk). */
+function fastBytes(line: string) {
+  const s = trainingScratch();
+  const bytes = Buffer.concat([Buffer.from('xx\n'), Buffer.from(line, 'utf8'), Buffer.from('\ryy')]);
+  const start = 3;
+  const end = bytes.length - 3;
+  if (!readTrainingStateBytes(bytes, start, end, s)) return null;
+  return { desc: bytes.toString('utf8', start, s.descEnd), n: s.n, total: s.total, elapsedS: s.elapsedS, rate: s.rate, unit: s.unit, loss: s.loss, lr: s.lr };
+}
+
+function agree(line: string): void {
+  // Whatever a fast reader takes, the general path takes the same way (it may leave some to it).
+  const f = fast(line);
+  if (f !== null) expect(f, JSON.stringify(line)).toEqual(general(line));
+  const b = fastBytes(line);
+  if (b !== null) expect(b, JSON.stringify(line)).toEqual(general(line));
+}
+
+/** A log read back (backfill) as text in chunks of characters: the final state. */
+function backfill(text: string, chunk: number): RunState {
+  const reader = new LogReader();
+  const events: StampedRunEvent[] = [];
+  for (let i = 0; i < text.length; i += chunk) events.push(...reader.push(text.slice(i, i + chunk), 1000, false));
+  events.push(...reader.end(1000));
+  return reduceRun(initialRunState(), events);
+}
+
+/** The same log read back as bytes in chunks of bytes (the byte path, or with it off: every line decoded). */
+function backfillBytes(text: string, chunk: number, fastPath: boolean): RunState {
+  const reader = new LogReader({ fastPath });
+  const bytes = Buffer.from(text, 'utf8');
+  const events: StampedRunEvent[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) events.push(...reader.pushBytes(bytes.subarray(i, i + chunk), 1000));
+  events.push(...reader.end(1000));
+  return reduceRun(initialRunState(), events);
+}
+
+describe('the training-bar fast path', () => {
+  it('every bar line of every fixture and of a generated log: the fast path reads it as the general parser does, and takes the plain ones', () => {
+    let taken = 0;
+    let bars = 0;
+    for (const [, text] of logs()) {
+      for (const line of segments(text)) {
+        if (!line.includes('%|')) continue;
+        bars++;
+        agree(line);
+        if (fastBytes(line)) taken++;
+      }
+    }
+    // It is a fast path only if it takes the common line.
+    expect(taken / bars).toBeGreaterThan(0.8);
+  });
+
+  it('numbers read from bytes are exactly what Number() reads from their text', () => {
+    const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+    const decimal = fc.tuple(fc.constantFrom('', '-', '+'), digits(0, 17), fc.option(digits(0, 17), { nil: undefined }), fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '-', '+'), digits(0, 4)), { nil: undefined }))
+      .map(([sign, int, frac, exp]) => `${sign}${int}${frac === undefined ? '' : `.${frac}`}${exp === undefined ? '' : exp.join('')}`);
+    fc.assert(
+      fc.property(fc.oneof(decimal, fc.constantFrom('1.0e-04', '3.707e-01', '9.2e-05', '0.5', '-0', '1e22', '123456789012345e7', '1.37', '0x10', 'nan', '1.')), (text) => {
+        const bytes = Buffer.from(`[${text}]`, 'latin1');
+        expect(Object.is(decimalAt(bytes, 1, bytes.length - 1), Number(text)), text).toBe(true);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('mutated bar lines (a character changed, inserted or removed anywhere): never a different reading', () => {
+    const lines = logs().flatMap(([, text]) => segments(text).filter((l) => general(l) !== null)).slice(0, 400);
+    const chars = fc.constantFrom(' ', ':', '|', '/', '[', ']', '<', ',', '?', '.', 'e', '-', '0', '9', 'lr: ', 'loss: ', '\x1b', '\x9b', '\u00a0', '%', 's/it', 'it/s');
+    fc.assert(
+      fc.property(fc.nat(lines.length - 1), fc.nat(300), fc.nat(2), chars, (which, at, how, ch) => {
+        const line = lines[which]!;
+        const k = Math.min(at, line.length);
+        const mutated = how === 0 ? line.slice(0, k) + ch + line.slice(k + 1) : how === 1 ? line.slice(0, k) + ch + line.slice(k) : line.slice(0, k) + line.slice(k + 1);
+        agree(mutated);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('whole logs read back as bytes in chunks of 1 byte to 1 MiB: the same final state with the fast path as with every line decoded; read whole, the same as the text path', () => {
+    for (const [name, text] of logs()) {
+      for (const chunk of [1, 7, 64, 1000, 65536, 1 << 20]) {
+        if (chunk === 1 && text.length > 200_000) continue;
+        const decoded = JSON.stringify(backfillBytes(text, chunk, false));
+        expect(JSON.stringify(backfillBytes(text, chunk, true)), `${name} in chunks of ${chunk} bytes`).toBe(decoded);
+      }
+      // In one piece the byte path and the text path read the very same segments.
+      const whole = Buffer.byteLength(text) + 1;
+      expect(JSON.stringify(backfillBytes(text, whole, true)), `${name} whole`).toBe(JSON.stringify(backfill(text, text.length + 1)));
+    }
+  });
+
+  it('odd bytes: CRLF and lone CRs across chunk ends, blank lines, a line longer than the cap, invalid UTF-8, NBSP and escapes in a desc', () => {
+    const bar = (desc: string, n: number, tail = '') => `${desc}:  10%|█         | ${n}/100 [00:0${n % 10}<00:10,  1.00it/s, lr: 1.0e-04 loss: ${(0.5 - n / 1000).toExponential(3)}]${tail}`;
+    const parts = [
+      'Running 1 job\r\n\r\n',
+      bar('my job', 1), '\r', bar('my job', 1), '\r', bar('my job', 2), '\r\n',
+      'x'.repeat(70_000), '\n',
+      '\n\n', bar('my job', 3), '\r', bar('my\u00a0job', 4), '\r', bar('my \x1b[1mjob', 5), '\r',
+      Buffer.from([0xff, 0xfe, 0x41]).toString('latin1'), '\n',
+      bar('my job', 6), '\r', bar('my job', 7), '\r\r\n', bar('my job', 8),
+    ];
+    const text = parts.join('');
+    for (const chunk of [1, 2, 3, 5, 13, 100, 4096]) {
+      expect(JSON.stringify(backfillBytes(text, chunk, true)), `chunks of ${chunk}`).toBe(JSON.stringify(backfillBytes(text, chunk, false)));
+    }
+    expect(JSON.stringify(backfillBytes(text, 1 << 20, true))).toBe(JSON.stringify(backfill(text, text.length + 1)));
+  });
+});
