@@ -1,12 +1,11 @@
 import { postfixNumber } from './tqdmBar.js';
-import { readIntervalAt, scanEnd } from './timeFields.js';
 
 /**
  * The fast path for the one line a backfill reads hundreds of thousands of times: a plain state of
  * the training bar, `{desc}: {pct}%|{cells}| {n}/{total} [{elapsed}<{remaining}, {rate}{unit},
- * lr: … loss: …]`. Read straight from the characters into a reused scratch record — no bar object,
- * no postfix record — and only when the line is exactly what the general parser would read the
- * same way: no control characters, nothing before the desc or after the `]` but spaces, an `lr`
+ * lr: … loss: …]`. Read straight from the log's bytes into a reused scratch record — no text, no
+ * bar object, no postfix record — and only when the line is exactly what the general parser would
+ * read the same way: printable ASCII but the bar's cells, nothing after the `]` but spaces, an `lr`
  * key in the postfix, a named bar that is no sample bar. Anything else returns false and goes the
  * general way (parseTqdmBar). Pure.
  */
@@ -31,153 +30,12 @@ export function trainingScratch(): TrainingStateScratch {
   return { descEnd: 0, n: 0, total: 0, elapsedS: 0, rate: null, unit: 'it/s', loss: null, lr: null, postfixStart: 0, postfixEnd: 0 };
 }
 
+/** The general path's limits: it reads at most this much of a line, and a `%|` only this far in. */
 const MAX_CHARS = 16 * 1024;
-/** C0 and C1 controls and DEL (a regular expression scans faster than a loop over the characters). */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
-/** parseTqdmBar's own limit on where the `%|` may be. */
 const MAX_BAR_SCAN = 8192;
-
-/** What String.prototype.trim would take off (control characters never get here). */
-function trimmable(c: number): boolean {
-  return c === 32 || (c > 127 && /\s/.test(String.fromCharCode(c)));
-}
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-/** Digits at `i` (1–15 of them) as a number, or -1; the end goes to `intEnd`. */
-let intEnd = 0;
-function readInt(text: string, i: number): number {
-  let value = 0;
-  const start = i;
-  while (i < text.length && isDigit(text.charCodeAt(i))) value = value * 10 + (text.charCodeAt(i++) - 48);
-  if (i === start || i - start > 15) return -1;
-  intEnd = i;
-  return value;
-}
 
 function sane(value: number | null): boolean {
   return value === null || (Number.isFinite(value) && Math.abs(value) <= Number.MAX_SAFE_INTEGER);
-}
-
-/**
- * Reads a plain training-bar state into `out`; false when the line is anything else (then `out`
- * holds nothing meaningful).
- */
-export function readTrainingState(text: string, out: TrainingStateScratch): boolean {
-  const length = text.length;
-  if (length > MAX_CHARS || length < 20) return false;
-  // The general path strips control characters first: a line holding any is not read here.
-  if (CONTROL.test(text)) return false;
-  const marker = text.indexOf('%|');
-  if (marker < 1 || marker > MAX_BAR_SCAN) return false;
-  // The percentage (1–3 digits), the spaces before it, the `:` that ends the desc.
-  let p = marker;
-  while (p > 0 && marker - p < 3 && isDigit(text.charCodeAt(p - 1))) p--;
-  if (p === marker) return false;
-  let head = p;
-  while (head > 0 && text.charCodeAt(head - 1) === 32) head--;
-  if (head < 2 || text.charCodeAt(head - 1) !== 58 /* : */) return false;
-  const descEnd = head - 1;
-  // A desc with spaces around it is trimmed by the general path: leave those to it.
-  if (trimmable(text.charCodeAt(0)) || trimmable(text.charCodeAt(descEnd - 1))) return false;
-  // Sample bars (`Generating Images`, `Generating Samples`) are never the training bar.
-  if (text.startsWith('Generating Images', 0) || text.startsWith('Generating Samples', 0)) return false;
-
-  const barEnd = text.indexOf('|', marker + 2);
-  if (barEnd < 0 || barEnd - marker - 2 > 400) return false;
-  let i = barEnd + 1;
-  while (text.charCodeAt(i) === 32) i++;
-  const n = readInt(text, i);
-  if (n < 0 || text.charCodeAt(intEnd) !== 47 /* / */) return false;
-  const total = readInt(text, intEnd + 1);
-  if (total < 0) return false;
-  i = intEnd;
-  while (text.charCodeAt(i) === 32) i++;
-  if (text.charCodeAt(i) !== 91 /* [ */) return false;
-  const elapsedS = readIntervalAt(text, i + 1);
-  if (elapsedS < 0 || text.charCodeAt(scanEnd) !== 60 /* < */) return false;
-  i = scanEnd + 1;
-  let remainingS: number | null = null;
-  if (text.charCodeAt(i) === 63 /* ? */) {
-    i++;
-  } else {
-    remainingS = readIntervalAt(text, i);
-    if (remainingS < 0) return false;
-    i = scanEnd;
-  }
-  if (text.charCodeAt(i) !== 44 /* , */) return false;
-  i++;
-  while (text.charCodeAt(i) === 32) i++;
-  let rate: number | null = null;
-  if (text.charCodeAt(i) === 63 /* ? */) {
-    i++;
-  } else {
-    const rateStart = i;
-    while (isDigit(text.charCodeAt(i))) i++;
-    if (i === rateStart) return false;
-    if (text.charCodeAt(i) === 46 /* . */) {
-      const fraction = ++i;
-      while (isDigit(text.charCodeAt(i))) i++;
-      if (i === fraction) return false;
-    }
-    rate = Number(text.slice(rateStart, i));
-  }
-  let unit: 'it/s' | 's/it';
-  if (text.startsWith('it/s', i)) unit = 'it/s';
-  else if (text.startsWith('s/it', i)) unit = 's/it';
-  else return false;
-  i += 4;
-  // A postfix, closed by `]`, with only spaces after it.
-  if (text.charCodeAt(i) !== 44 /* , */) return false;
-  const close = text.indexOf(']', i);
-  if (close < 0) return false;
-  for (let k = close + 1; k < length; k++) if (text.charCodeAt(k) !== 32) return false;
-  let pStart = i + 1;
-  while (text.charCodeAt(pStart) === 32) pStart++;
-  const pEnd = close;
-
-  // The postfix's pairs, split exactly as parsePostfix splits them; the last of a key wins.
-  let lrAt = -1;
-  let lrEnd = -1;
-  let lossAt = -1;
-  let lossEnd = -1;
-  let k = pStart;
-  while (k < pEnd) {
-    const colon = text.indexOf(': ', k);
-    if (colon < 0 || colon + 1 >= pEnd) break;
-    const space = text.lastIndexOf(' ', colon - 1);
-    const keyStart = space >= k ? space + 1 : k;
-    let v = colon + 2;
-    while (v < pEnd && text.charCodeAt(v) === 32) v++;
-    if (v >= pEnd || colon === keyStart) break;
-    let valueEnd = text.indexOf(' ', v);
-    if (valueEnd < 0 || valueEnd > pEnd) valueEnd = pEnd;
-    const keyLength = colon - keyStart;
-    if (keyLength === 2 && text.startsWith('lr', keyStart)) {
-      lrAt = v;
-      lrEnd = valueEnd;
-    } else if (keyLength === 4 && text.startsWith('loss', keyStart)) {
-      lossAt = v;
-      lossEnd = valueEnd;
-    }
-    k = valueEnd + 1;
-  }
-  if (lrAt < 0) return false;
-  if (!sane(elapsedS) || !sane(remainingS) || !sane(rate)) return false;
-  out.descEnd = descEnd;
-  out.n = n;
-  out.total = total;
-  out.elapsedS = elapsedS;
-  out.rate = rate;
-  out.unit = unit;
-  out.lr = postfixNumber(text.slice(lrAt, lrEnd));
-  out.loss = lossAt < 0 ? null : postfixNumber(text.slice(lossAt, lossEnd));
-  out.postfixStart = pStart;
-  out.postfixEnd = pEnd;
-  return true;
 }
 
 /** Numbers a packed training state takes: n, total, elapsed, rate, unit, loss, loss known, lr, lr known. */

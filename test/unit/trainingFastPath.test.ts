@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/readLog.js';
 import { LogReader } from '../../src/parse/logReader.js';
 import { parseTqdmBar, postfixNumber } from '../../src/parse/tqdmBar.js';
-import { decimalAt, readTrainingState, readTrainingStateBytes, trainingScratch } from '../../src/parse/trainingState.js';
+import { decimalAt, readTrainingStateBytes, trainingScratch } from '../../src/parse/trainingState.js';
 import { stripControlSequences } from '../../src/parse/sanitize.js';
 import { reduceRun } from '../../src/state/reduceRun.js';
 import { initialRunState, type RunState, type StampedRunEvent } from '../../src/state/runState.js';
@@ -39,12 +39,6 @@ function general(line: string) {
   return { desc: bar.desc, n: bar.n, total: bar.total, elapsedS: bar.elapsedS, rate: bar.rate, unit: bar.unit, loss: postfixNumber(bar.postfix.loss), lr: postfixNumber(bar.postfix.lr) };
 }
 
-function fast(line: string) {
-  const s = trainingScratch();
-  if (!readTrainingState(line, s)) return null;
-  return { desc: line.slice(0, s.descEnd), n: s.n, total: s.total, elapsedS: s.elapsedS, rate: s.rate, unit: s.unit, loss: s.loss, lr: s.lr };
-}
-
 /** The byte reader, on the line's UTF-8 bytes (placed inside other bytes, as in a real chunk). */
 function fastBytes(line: string) {
   const s = trainingScratch();
@@ -56,9 +50,7 @@ function fastBytes(line: string) {
 }
 
 function agree(line: string): void {
-  // Whatever a fast reader takes, the general path takes the same way (it may leave some to it).
-  const f = fast(line);
-  if (f !== null) expect(f, JSON.stringify(line)).toEqual(general(line));
+  // Whatever the fast reader takes, the general path takes the same way (it may leave some to it).
   const b = fastBytes(line);
   if (b !== null) expect(b, JSON.stringify(line)).toEqual(general(line));
 }
