@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { listRunFolders, logPathOfFolder } from '../run/locateRun.js';
 import { readRunOnce, watchRun, type RunWatch } from '../run/watchRun.js';
@@ -33,6 +33,8 @@ export interface CatalogOptions {
   liveWithinMs?: number;
   /** Runs read at once while the list is first filled. */
   concurrency?: number;
+  /** What reads the runs (lora-top's version): cached summaries another version made are read again. */
+  version?: string;
   now?: () => number;
 }
 
@@ -75,7 +77,7 @@ async function exists(path: string): Promise<boolean> {
 
 export function openRunCatalog(options: CatalogOptions): RunCatalog {
   const now = options.now ?? Date.now;
-  const cache = new SummaryCache(options.cacheDir);
+  const cache = new SummaryCache(options.cacheDir, options.version ?? '');
   const slots = new Map<string, Slot>();
   const listeners = new Set<(entries: RunsEntry[]) => void>();
   let list: RunsEntry[] = [];
@@ -149,14 +151,19 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
     const folder = slot.entry.folder;
     if (!folder || slot.reading || closed) return;
     slot.reading = true;
+    // The slot may be dropped (its run gone from the folder) or the catalog closed during any wait.
+    const current = () => !closed && slots.get(slot.entry.key) === slot;
     try {
-      if (!(await exists(folder))) {
+      const there = await exists(folder);
+      if (!current()) return;
+      if (!there) {
         // A job the UI has not started yet (or whose folder was removed): nothing to read.
         if (slot.entry.problem !== NO_FOLDER) setEntry(slot, { problem: NO_FOLDER, summary: null, live: false });
         return;
       }
       const logPath = await logPathOfFolder(folder);
       const print = await fingerprint(folder, logPath);
+      if (!current()) return;
       const previous = slot.print;
       slot.print = print;
       if (slot.watch) {
@@ -166,12 +173,16 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
       }
       if (previous && sameFingerprint(previous, print) && slot.entry.summary) return;
       const cached = await cache.get(folder, print);
+      if (!current()) return;
       if (cached) {
-        setEntry(slot, { summary: cached, live: false, problem: null });
+        // A finished run's only moving figure is the step it is measured against (--target).
+        const step = cached.snapshot.step;
+        const snapshot = { ...cached.snapshot, targetStep: options.target, etaTargetSeconds: step !== null && step >= options.target ? 0 : null };
+        setEntry(slot, { summary: { ...cached, snapshot }, live: false, problem: null });
         return;
       }
       const state = await readRunOnce({ kind: 'folder', folder, logPath });
-      if (closed) return;
+      if (!current()) return;
       const summary = summaryOf(state, folder, logPath, print.logMtimeMs || null);
       const recent = print.logMtimeMs > now() - (options.liveWithinMs ?? DAY_MS) || slot.entry.job?.status === 'running';
       // A run that is not over is followed where its log moved lately (or has moved since it was
@@ -211,13 +222,22 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
     return null;
   };
 
-  const scan = async (): Promise<void> => {
-    const folders = options.root ? await listRunFolders(options.root) : [];
+  // One scan at a time: the first look's extra scan and the rescan timer never overlap.
+  let scanning: Promise<void> = Promise.resolve();
+  const scan = (): Promise<void> => {
+    scanning = scanning.then(scanOnce, scanOnce);
+    return scanning;
+  };
+  const scanOnce = async (): Promise<void> => {
+    // Real paths on both sides: a job's training_folder and the folder listed may name one folder
+    // two ways (a symlinked output/, a relative path).
+    const real = (path: string) => realpath(path).catch(() => path);
+    const folders = options.root ? await Promise.all((await listRunFolders(options.root)).map(async (f) => ({ ...f, folder: await real(f.folder) }))) : [];
     dbPath = await findDb();
     if (dbPath) {
       const read = await readUiJobs(dbPath, dirname(dbPath));
       if (read.ok) {
-        jobs = read.value.filter((j) => j.jobType === null || j.jobType === 'train');
+        jobs = await Promise.all(read.value.filter((j) => j.jobType === null || j.jobType === 'train').map(async (j) => (j.folder ? { ...j, folder: await real(j.folder) } : j)));
         dbProblem = null;
       } else {
         // A locked or broken database keeps the jobs last read.
@@ -240,7 +260,7 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
         slot = { entry: { key: item.key, name: item.name, folder: item.folder, summary: null, job: item.job, live: false, problem: null }, print: null, watch: null, unsubscribe: null, reading: false };
         slots.set(item.key, slot);
         changed();
-      } else if (slot.entry.job !== item.job || slot.entry.name !== item.name) {
+      } else if (JSON.stringify(slot.entry.job) !== JSON.stringify(item.job) || slot.entry.name !== item.name) {
         setEntry(slot, { job: item.job, name: item.name });
       }
       if (item.folder) todo.push(slot);

@@ -73,8 +73,14 @@ export class SummaryCache {
   private readonly memory = new Map<string, { print: RunFingerprint; summary: RunSummary }>();
   private ready: Promise<boolean> | null = null;
 
-  /** `dir` null: in memory only. */
-  constructor(private readonly dir: string | null) {}
+  /**
+   * `dir` null: in memory only. `made` names what made the summaries (lora-top's version): a
+   * summary another version made is read again, so a reader's fix reaches finished runs too.
+   */
+  constructor(
+    private readonly dir: string | null,
+    private readonly made = '',
+  ) {}
 
   private fileFor(folder: string): string {
     return join(this.dir!, `${createHash('sha1').update(folder).digest('hex')}.json`);
@@ -93,8 +99,8 @@ export class SummaryCache {
     if (held && sameFingerprint(held.print, print)) return held.summary;
     if (!this.dir) return null;
     try {
-      const data = JSON.parse(await readFile(this.fileFor(folder), 'utf8')) as { version?: number; folder?: string; print?: RunFingerprint; summary?: RunSummary };
-      if (data.version !== VERSION || data.folder !== folder || !data.print || !data.summary || !sameFingerprint(data.print, print)) return null;
+      const data = JSON.parse(await readFile(this.fileFor(folder), 'utf8')) as { version?: number; made?: string; folder?: string; print?: RunFingerprint; summary?: RunSummary };
+      if (data.version !== VERSION || data.made !== this.made || data.folder !== folder || !data.print || !data.summary || !sameFingerprint(data.print, print)) return null;
       this.memory.set(folder, { print, summary: data.summary });
       return data.summary;
     } catch {
@@ -109,7 +115,7 @@ export class SummaryCache {
     const file = this.fileFor(folder);
     const temp = `${file}.${process.pid}.tmp`;
     try {
-      await writeFile(temp, JSON.stringify({ version: VERSION, folder, print, summary }), { mode: 0o600 });
+      await writeFile(temp, JSON.stringify({ version: VERSION, made: this.made, folder, print, summary }), { mode: 0o600 });
       await rename(temp, file);
     } catch {
       // A cache that cannot be written is only slower next time.

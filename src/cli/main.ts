@@ -117,7 +117,7 @@ async function showRuns(target: { root: string | null; db: string | null }, opti
   const { openRunCatalog } = await import('../catalog/runCatalog.js');
   const { defaultCacheDir } = await import('../catalog/summaryCache.js');
   const once = options.once || !process.stdout.isTTY;
-  const catalog = openRunCatalog({ root: target.root, db: target.db, cacheDir: defaultCacheDir(), target: options.target, follow: !once });
+  const catalog = openRunCatalog({ root: target.root, db: target.db, cacheDir: defaultCacheDir(), target: options.target, follow: !once, version: version() });
   try {
     if (once) {
       await catalog.loaded;

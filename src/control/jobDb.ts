@@ -40,10 +40,10 @@ function isBusy(error: unknown): boolean {
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_BUSY');
 }
 
-function describe(path: string, error: unknown): string {
+function describe(path: string, error: unknown, readonly: boolean): string {
   if (isBusy(error)) return `${path} stays locked`;
   const code = (error as { code?: string }).code ?? '';
-  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') return `${path} cannot be written (permissions?)`;
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') return `${path} cannot be ${readonly ? 'read' : 'written'} (permissions?)`;
   return `${path}: ${(error as Error).message.split('\n')[0]}`;
 }
 
@@ -63,7 +63,7 @@ export async function withRetry<T>(path: string, readonly: boolean, work: (db: D
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS * (attempt + 1)));
   }
-  return { ok: false, reason: describe(path, lastError) };
+  return { ok: false, reason: describe(path, lastError, readonly) };
 }
 
 const COLUMNS = 'id, name, status, info, step, pid, save_now, sample_now, stop';

@@ -37,7 +37,7 @@
  * and the follower stops by itself. Later errors go to `onError` (once per distinct code in a row,
  * not every poll) and the follower keeps trying. A throwing handler is reported to `onError` too.
  */
-import { type FSWatcher, type Stats, fstatSync, promises as fsp, readSync, statSync, watch } from 'node:fs';
+import { type FSWatcher, type Stats, fstatSync, promises as fsp, readSync, statSync, statfsSync, watch } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -92,6 +92,22 @@ function decodeInSlices(decoder: StringDecoder, buf: Buffer, n: number, emit: (t
 }
 const WATCH_RETRY_MS = 1000;
 
+/**
+ * Filesystems whose reads can wait on a network (statfs f_type): NFS, SMB/CIFS, FUSE (sshfs,
+ * rclone, s3fs), 9p (WSL's /mnt/c), Ceph, Lustre, GPFS, AFS, GFS2, OCFS2. A read there may block
+ * for as long as the network does, so it goes through libuv's pool, never on the main thread.
+ */
+const NETWORK_FILESYSTEMS = new Set([0x6969, 0x517b, 0xff534d42, 0xfe534d42, 0x65735546, 0x01021997, 0x00c36400, 0x0bd00bd0, 0x47504653, 0x5346414f, 0x01161970, 0x7461636f]);
+
+/** Whether reads of `path` are local (never wait on a network); false when it cannot be told. */
+function onLocalDisk(path: string): boolean {
+  try {
+    return !NETWORK_FILESYSTEMS.has(Number(statfsSync(path).type));
+  } catch {
+    return false;
+  }
+}
+
 type ErrnoError = NodeJS.ErrnoException;
 
 function isErrno(e: unknown): e is ErrnoError {
@@ -113,8 +129,9 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
   const base = path.basename(filePath);
 
   let fh: FileHandle | null = null;
-  /** The open file is a regular file (read synchronously; anything else through libuv's pool). */
+  /** The open file is a regular file on a local disk (read synchronously; anything else through libuv's pool). */
   let regular = true;
+  let isFile = true;
   let dev = 0;
   let ino = 0;
   let pos = 0;
@@ -232,10 +249,10 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
   const drain = async (h: FileHandle): Promise<void> => {
     let first = true;
     while (!closed && fh === h) {
-      // Not a regular file (a FIFO, a device): a read could wait, so it goes through the pool.
+      // Not a regular file on a local disk (a FIFO, a device, NFS, sshfs): a read could wait, so it goes through the pool.
       const bytesRead = regular ? readSync(h.fd, buf, 0, buf.length, pos) : (await h.read(buf, 0, buf.length, pos)).bytesRead;
       if (bytesRead === 0) {
-        if (first && regular && fstatSync(h.fd).size < pos) {
+        if (first && isFile && (regular ? fstatSync(h.fd).size : (await h.stat()).size) < pos) {
           pos = 0;
           decoder = new StringDecoder('utf8');
           handlers.onReset?.('truncated');
@@ -282,7 +299,8 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     }
     const reason = hadFile ? 'rotated' : waitedInitially ? 'created' : null;
     fh = h;
-    regular = st.isFile();
+    isFile = st.isFile();
+    regular = isFile && onLocalDisk(filePath);
     dev = st.dev;
     ino = st.ino;
     pos = 0;

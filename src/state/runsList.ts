@@ -1,6 +1,7 @@
 import type { RunStatus } from './runState.js';
 import { isFinished } from './runState.js';
 import type { RunSummary } from './runSummary.js';
+import { stallLimitSeconds } from './derive.js';
 
 /**
  * The runs of an output folder and of the UI's queue as one list: each found run folder, joined
@@ -48,8 +49,9 @@ export function listStatus(entry: RunsEntry): ListStatus {
   const run = entry.summary?.snapshot.status ?? null;
   if (job?.status === 'queued' && (run === null || isFinished(run))) return 'queued';
   if (run !== null) {
-    // The UI says a job ended whose log does not say so yet (killed, or its log was cut short).
-    if (!isFinished(run) && job && !entry.live) {
+    // The UI says a job ended whose log does not say so (killed, or its log was cut short): the
+    // UI saw the process end.
+    if (!isFinished(run) && job) {
       if (job.status === 'error') return 'failed';
       if (job.status === 'stopped') return 'stopped';
       if (job.status === 'completed') return 'completed';
@@ -65,6 +67,19 @@ export function listStatus(entry: RunsEntry): ListStatus {
 
 export function isActive(status: ListStatus): boolean {
   return status !== 'queued' && !isFinished(status);
+}
+
+/**
+ * How long a run that is not over has been silent, when that is longer than a stall (five steps,
+ * two minutes at least): a trainer killed without a word (the OOM killer, a reboot) leaves its last
+ * status behind. null: not silent, or no clock to tell.
+ */
+export function silentFor(entry: RunsEntry, now: number | null): number | null {
+  if (now === null || !isActive(listStatus(entry))) return null;
+  const last = entry.summary?.lastLogAt ?? null;
+  if (last === null) return null;
+  const seconds = (now - last) / 1000;
+  return seconds > stallLimitSeconds(entry.summary?.snapshot.secondsPerStep ?? null) ? seconds : null;
 }
 
 /** Running first, then the queue, then what failed, stopped and completed. */
@@ -98,7 +113,9 @@ function progress(entry: RunsEntry): number {
   return step !== null && total ? step / total : -1;
 }
 
-export function compareEntries(sort: RunsSort) {
+export function compareEntries(sort: RunsSort, now: number | null = null) {
+  // A silent run sorts after the queue: it is probably not running any more.
+  const group = (e: RunsEntry) => (silentFor(e, now) !== null ? 1.5 : STATUS_ORDER[listStatus(e)]);
   return (a: RunsEntry, b: RunsEntry): number => {
     const byName = a.name.localeCompare(b.name) || a.key.localeCompare(b.key);
     switch (sort) {
@@ -117,16 +134,16 @@ export function compareEntries(sort: RunsSort) {
         const sa = listStatus(a);
         const sb = listStatus(b);
         if (sa === 'queued' && sb === 'queued') return (a.job?.queuePosition ?? Infinity) - (b.job?.queuePosition ?? Infinity) || byName;
-        return STATUS_ORDER[sa] - STATUS_ORDER[sb] || activity(b) - activity(a) || byName;
+        return group(a) - group(b) || activity(b) - activity(a) || byName;
       }
     }
   };
 }
 
 /** The entries to show: those whose name holds the filter (any case), in the chosen order. */
-export function visibleEntries(entries: readonly RunsEntry[], sort: RunsSort, filter: string): RunsEntry[] {
+export function visibleEntries(entries: readonly RunsEntry[], sort: RunsSort, filter: string, now: number | null = null): RunsEntry[] {
   const needle = filter.trim().toLowerCase();
-  return entries.filter((e) => needle === '' || e.name.toLowerCase().includes(needle)).sort(compareEntries(sort));
+  return entries.filter((e) => needle === '' || e.name.toLowerCase().includes(needle)).sort(compareEntries(sort, now));
 }
 
 /**

@@ -62,7 +62,8 @@ export interface KeyBinding<C = KeyContext, E = KeyEffects> {
   name: string;
   /** The overlay's sentence for it. */
   help: string;
-  matches(key: KeyPress): boolean;
+  /** Whether the key press is this binding's (the context: a key can mean one thing in one view, another elsewhere). */
+  matches(key: KeyPress, ctx: C): boolean;
   /** true when it can act now, else the reason it cannot. */
   available(ctx: C): true | string;
   /** Shown in the footer when available. */
@@ -79,7 +80,7 @@ export interface KeyBinding<C = KeyContext, E = KeyEffects> {
 export function bindingFor<C, E>(key: KeyPress, ctx: C, keymap: ReadonlyArray<KeyBinding<C, E>>): { binding: KeyBinding<C, E>; available: true | string } | null {
   let first: { binding: KeyBinding<C, E>; available: true | string } | null = null;
   for (const binding of keymap) {
-    if (!binding.matches(key) || binding.hidden?.(ctx)) continue;
+    if (!binding.matches(key, ctx) || binding.hidden?.(ctx)) continue;
     const available = binding.available(ctx);
     if (available === true) return { binding, available };
     first ??= { binding, available };
@@ -196,7 +197,7 @@ export const KEYMAP: readonly KeyBinding[] = [
     available: (ctx) => {
       if (!ctx.nav) return 'this run was not opened from a list of runs';
       if (ctx.ui.showHelp || ctx.ui.screen !== 'dashboard') return 'Esc closes this view first';
-      return true;
+      return frozenHere(ctx) ?? true;
     },
     footer: true,
     run: (_ctx, effects) => effects.navigate?.('list'),
@@ -206,7 +207,8 @@ export const KEYMAP: readonly KeyBinding[] = [
     label: '?',
     name: 'help',
     help: 'Show or hide this list of keys (Esc also closes it).',
-    matches: (key) => typed('?', 'h')(key) || (key.escape === true),
+    // From a list of runs, Esc on the dashboard is the way back to it (it still closes this list).
+    matches: (key, ctx) => typed('?', 'h')(key) || (key.escape === true && (!ctx.nav || ctx.ui.showHelp)),
     available: always,
     footer: true,
     run: (ctx, effects) => effects.ui(ctx.ui.showHelp || false ? { type: 'closeHelp' } : { type: 'toggleHelp' }),
@@ -425,10 +427,20 @@ export const KEYMAP: readonly KeyBinding[] = [
   },
 ];
 
+/**
+ * Leaving a dashboard lets go of its run, and a freeze never outlives what holds it: a run frozen
+ * here is resumed first, by the person, not behind their back.
+ */
+function frozenHere(ctx: KeyContext): string | null {
+  return ctx.run.control.frozenSince !== null && !isFinished(ctx.run.status) ? 'the trainer is frozen from here: p resumes it first (leaving would resume it)' : null;
+}
+
 function navAvailable(direction: -1 | 1) {
   return (ctx: KeyContext): true | string => {
     if (!ctx.nav) return 'this run was not opened from a list of runs';
     if (ctx.ui.screen !== 'dashboard') return 'only on the dashboard';
+    const frozen = frozenHere(ctx);
+    if (frozen) return frozen;
     const to = ctx.nav.position + direction;
     if (to < 0) return 'this is the first run of the list';
     if (to >= ctx.nav.count) return 'this is the last run of the list';

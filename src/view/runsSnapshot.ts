@@ -1,6 +1,6 @@
 import { estimateFinish } from '../state/eta.js';
 import { initialRunState } from '../state/runState.js';
-import { listStatus, visibleEntries, type ListStatus, type RunsEntry } from '../state/runsList.js';
+import { listStatus, silentFor, visibleEntries, type ListStatus, type RunsEntry } from '../state/runsList.js';
 import { jsonSnapshot, type JsonSnapshot } from './snapshot.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { formatAgeShort, formatDuration, formatNumber, formatSpeed } from './format.js';
@@ -42,11 +42,13 @@ export function runsJson(entries: readonly RunsEntry[], target: number): { runs:
 }
 
 export function runsText(entries: readonly RunsEntry[], now: number): string {
-  const rows = visibleEntries(entries, 'status', '').map((entry) => {
+  const rows = visibleEntries(entries, 'status', '', now).map((entry) => {
     const s = entry.summary?.snapshot;
     const step = s?.step ?? entry.job?.step ?? null;
     const total = s?.totalSteps ?? entry.job?.totalSteps ?? null;
+    const silent = silentFor(entry, now);
     const parts = [entry.name, `[${listStatus(entry)}]`];
+    if (silent !== null) parts.push(`(silent for ${formatDuration(silent)})`);
     if (step !== null) parts.push(total !== null ? `${step}/${total}` : `${step}`);
     if (s?.lossSmoothed != null) parts.push(`loss ${formatNumber(s.lossSmoothed)}`);
     if (s?.secondsPerStep != null) parts.push(formatSpeed(s.secondsPerStep));

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { readLog, fixtureText } from '../helpers/readLog.js';
 import { estimateFinish } from '../../src/state/eta.js';
 import { summarizeRun, lossSeries, LOSS_SERIES_POINTS } from '../../src/state/runSummary.js';
-import { joinRunsAndJobs, listStatus, visibleEntries, type ListJob, type RunsEntry } from '../../src/state/runsList.js';
+import { joinRunsAndJobs, listStatus, silentFor, visibleEntries, type ListJob, type RunsEntry } from '../../src/state/runsList.js';
 import { initialRunsUi, reduceRunsUi, type RunsUi } from '../../src/ui/runs/runsUi.js';
 import { dispatchRunsKey, type RunsKeyContext } from '../../src/ui/runs/runsKeymap.js';
-import { buildRunsList, fitColumns } from '../../src/ui/runs/runsTable.js';
+import { buildRunsList, fitColumns, uiSecondsPerStep } from '../../src/ui/runs/runsTable.js';
 import { buildCompare } from '../../src/ui/runs/runsCompare.js';
 import { renderOverlayChart, SERIES_GLYPHS } from '../../src/view/charts/index.js';
 import { lineToAnsi } from '../../src/ui/ansi.js';
@@ -76,8 +76,24 @@ describe('the list of runs', () => {
   it('the status: the log says, unless the UI says the job ended and nothing follows it; a queued job is queued', () => {
     expect(listStatus(entry('a', null, { job: { status: 'queued' } }))).toBe('queued');
     expect(listStatus(entry('b', training(), { job: { status: 'error' } }))).toBe('failed');
-    expect(listStatus(entry('c', training(), { job: { status: 'error' }, live: true }))).toBe('training');
+    // The UI saw the process end: followed or not, the run is over.
+    expect(listStatus(entry('c', training(), { job: { status: 'error' }, live: true }))).toBe('failed');
     expect(listStatus(entry('d', null, { job: { status: 'running' } }))).toBe('starting');
+  });
+
+  it('a run not over whose log has been quiet past a stall is silent: it sorts after the queue, its chip says so, it shows no ETA', () => {
+    const quiet = entry('quiet_run', training(), { lastLogAt: NOW - 3 * 3600_000 });
+    const entries = [...fixtureEntries(), quiet];
+    expect(silentFor(quiet, NOW)).toBeGreaterThan(3 * 3600 - 1);
+    expect(silentFor(entries.find((e) => e.name === 'training_now')!, NOW)).toBeNull();
+    expect(visibleEntries(entries, 'status', '', NOW).map((e) => e.name).slice(0, 4)).toEqual(['training_now', 'first_in_queue', 'second_in_queue', 'quiet_run']);
+    const text = plain(buildRunsList({ ctx: ctxOf(entries, initialRunsUi()), cols: 120, rows: 20, now: NOW, glyphs: 'unicode', title: 'output', queue: { db: null, problem: null } }));
+    const row = text.find((line) => line.includes('quiet_run'))!;
+    expect(row).toMatch(/quiet_run +silent 3h/);
+    expect(row).not.toMatch(/\d+h\d\dm/);
+    expect(text[1]).toMatch(/1 silent/);
+    expect(uiSecondsPerStep('3.45 iter/sec')).toBeCloseTo(1 / 3.45, 6);
+    expect(uiSecondsPerStep('1.20 sec/iter')).toBe(1.2);
   });
 
   it('folders and jobs are joined by folder; a job elsewhere is a run of its own', () => {
@@ -234,6 +250,18 @@ describe('a dashboard opened from the runs screen', () => {
     expect(press({ input: '[' }, { nav }).flashes).toEqual(['[: this is the first run of the list']);
     expect(press({ input: '[' }, { nav: { position: 2, count: 3 } }).went).toEqual(['previous']);
     expect(footerItems({ run, ui: initialUi(), nav }).map((i) => i.label)).toContain('Esc');
+  });
+
+  it('a run frozen from its dashboard is not left (leaving would resume it): Esc, [ and ] say p resumes it first', () => {
+    const frozen = { ...run, status: 'training' as const, control: { ...run.control, pid: 42, frozenSince: NOW - 1000 } };
+    const nav = { position: 1, count: 3 };
+    for (const key of [{ input: '', escape: true }, { input: '[' }, { input: ']' }]) {
+      const flashes: string[] = [];
+      const went: string[] = [];
+      dispatchKey(key, { run: frozen, ui: initialUi(), nav }, { ui: (a) => a.type === 'flash' && flashes.push(a.text), quit: () => {}, control: () => {}, navigate: (to) => went.push(to) }, NOW);
+      expect(went).toEqual([]);
+      expect(flashes[0]).toMatch(/frozen from here: p resumes it first/);
+    }
   });
 
   it('without a list the keys are not shown, and Esc is the help key as before', () => {

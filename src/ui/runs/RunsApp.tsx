@@ -103,7 +103,7 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
     return () => clearTimeout(timer);
   }, [ui.flash, clock, dispatch]);
 
-  const visible = useMemo(() => visibleEntries(entries, ui.sort, ui.filter), [entries, ui.sort, ui.filter]);
+  const visible = useMemo(() => visibleEntries(entries, ui.sort, ui.filter, now), [entries, ui.sort, ui.filter, now]);
   const latestEntries = useRef(entries);
   latestEntries.current = entries;
   // The runs [ and ] step through: those with something read to show.
@@ -113,10 +113,11 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
 
   // Decoded samples for the comparison, kept only while it wants them.
   const [images, setImages] = useState<ReadonlyMap<string, RawImage>>(new Map());
+  const [unreadable, setUnreadable] = useState<ReadonlySet<string>>(new Set());
   const imageMode: HalfBlockMode = app.theme === 'mono' ? 'grey' : app.glyphs === 'ascii' ? (app.imageMode === '256' ? 'spaces-256' : 'spaces-truecolor') : (app.imageMode ?? 'truecolor');
   const compare = useMemo(
-    () => (ui.screen === 'compare' && !opened ? buildCompare({ runs: marked, cols: size.cols, rows: Math.max(0, size.rows - 2), glyphs: app.glyphs, imageMode, prompt: ui.comparePrompt, images }) : null),
-    [ui.screen, ui.comparePrompt, opened, marked, size.cols, size.rows, app.glyphs, imageMode, images],
+    () => (ui.screen === 'compare' && !opened ? buildCompare({ runs: marked, cols: size.cols, rows: Math.max(0, size.rows - 2), glyphs: app.glyphs, imageMode, prompt: ui.comparePrompt, images, unreadable }) : null),
+    [ui.screen, ui.comparePrompt, opened, marked, size.cols, size.rows, app.glyphs, imageMode, images, unreadable],
   );
   const wishKey = compare?.wishes.map((w) => `${w.path}@${w.maxPx}`).join('|') ?? '';
   useEffect(() => {
@@ -126,8 +127,13 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
     void Promise.all(wanted.map(async (w) => [w.path, images.get(w.path) ?? (await decodeSample(w.path, w.maxPx))] as const)).then((decoded) => {
       if (!live) return;
       const next = new Map<string, RawImage>();
-      for (const [path, image] of decoded) if (image) next.set(path, image);
+      const failed = new Set<string>();
+      for (const [path, image] of decoded) {
+        if (image) next.set(path, image);
+        else failed.add(path);
+      }
       if (next.size !== images.size || [...next].some(([p, i]) => images.get(p) !== i)) setImages(next);
+      if (failed.size !== unreadable.size || [...failed].some((p) => !unreadable.has(p))) setUnreadable(failed);
     });
     return () => {
       live = false;
@@ -139,20 +145,21 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
   const latestCtx = useRef(ctx);
   latestCtx.current = ctx;
 
+  const openedRef = useRef(opened);
+  openedRef.current = opened;
   const open = useCallback(
     (entry: RunsEntry) => {
       if (!entry.folder) return;
       const logPath = entry.summary?.logPath ?? join(entry.folder, 'log.txt');
-      setOpened((current) => {
-        void current?.watch.close();
-        return { key: entry.key, watch: options.openRun(entry.folder!, logPath, entry.job ? catalog.queue().db : null) };
-      });
+      // The run shown before lets go of its run first (watches are opened and closed here, not in a state updater).
+      void openedRef.current?.watch.close();
+      const next = { key: entry.key, watch: options.openRun(entry.folder, logPath, entry.job ? catalog.queue().db : null) };
+      openedRef.current = next;
+      setOpened(next);
       dispatch({ type: 'select', key: entry.key });
     },
     [options, dispatch, catalog],
   );
-  const openedRef = useRef(opened);
-  openedRef.current = opened;
   useEffect(() => () => void openedRef.current?.watch.close(), []);
 
   useInput(
@@ -162,7 +169,7 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
       const keys = input.length > 1 && !key.ctrl && !key.meta && [...input].every((c) => c >= ' ') ? [...input].map((c) => ({ ...key, input: c })) : [{ ...key, input }];
       for (const one of keys) {
         const fresh = latest.current;
-        const shownNow = visibleEntries(latestEntries.current, fresh.sort, fresh.filter);
+        const shownNow = visibleEntries(latestEntries.current, fresh.sort, fresh.filter, clock());
         const selectedNow = shownNow.find((e) => e.key === fresh.selected) ?? shownNow[0] ?? null;
         dispatchRunsKey(one, { ...latestCtx.current, visible: shownNow, ui: fresh, selected: selectedNow }, { ui: dispatch, quit: onQuit, open }, clock());
       }
@@ -177,6 +184,7 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
       if (!current) return;
       if (to === 'list') {
         void current.watch.close();
+        openedRef.current = null;
         setOpened(null);
         options.repaint?.();
         return;

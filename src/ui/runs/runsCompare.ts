@@ -20,6 +20,8 @@ export interface CompareInput {
   prompt: number;
   /** Decoded samples by path. */
   images: ReadonlyMap<string, RawImage>;
+  /** Samples that could not be decoded (a half-written or broken file). */
+  unreadable?: ReadonlySet<string>;
 }
 
 export interface SampleWish {
@@ -135,7 +137,8 @@ export function buildCompare(input: CompareInput): CompareView {
         } else if (row === 0 && samples[i] === null) {
           line.push(run(`no sample of prompt ${prompt + 1}`.slice(0, width).padEnd(width), 'dim'));
         } else if (row === 0 && block.length === 0) {
-          line.push(run('loading…'.slice(0, width).padEnd(width), 'dim'));
+          const note = input.unreadable?.has(samples[i]!.path) ? 'cannot read this sample' : 'loading…';
+          line.push(run(note.slice(0, width).padEnd(width), 'dim'));
         } else line.push(run(' '.repeat(width)));
       });
       lines.push(line);

@@ -1,4 +1,4 @@
-import { isActive, listStatus, type RunsEntry } from '../../state/runsList.js';
+import { isActive, listStatus, silentFor, type RunsEntry } from '../../state/runsList.js';
 import { sparkline, type Glyphs } from '../../view/charts/index.js';
 import { formatAgeShort, formatClock, formatDuration, formatNumber } from '../../view/format.js';
 import { clean, fitItems, fitLine, fitLines, run, title, type ViewLine, type ViewRun } from '../viewLine.js';
@@ -35,6 +35,20 @@ interface Column {
 
 const STATUS_WIDTH = 10;
 
+/** An ETA means something for a run that trains and is heard from. */
+function showsEta(entry: RunsEntry, now: number): boolean {
+  return isActive(listStatus(entry)) && silentFor(entry, now) === null;
+}
+
+/** The UI's speed string (`3.45 iter/sec`, `1.20 sec/iter`) as seconds a step. */
+export function uiSecondsPerStep(text: string | null): number | null {
+  const match = text ? /^\s*([\d.]+)\s*(iter\/sec|sec\/iter|it\/s|s\/it)/.exec(text) : null;
+  if (!match) return null;
+  const value = Number(match[1]);
+  if (!(value > 0)) return null;
+  return match[2] === 'iter/sec' || match[2] === 'it/s' ? 1 / value : value;
+}
+
 function pad(text: string, width: number, align: 'left' | 'right'): string {
   const chars = [...text];
   if (chars.length > width) return width <= 1 ? chars.slice(0, width).join('') : `${chars.slice(0, width - 1).join('')}…`;
@@ -58,8 +72,11 @@ const COLUMNS: Column[] = [
     width: STATUS_WIDTH,
     align: 'left',
     drop: 99,
-    cell: (entry) => {
+    cell: (entry, input) => {
       const status = listStatus(entry);
+      // A run whose log went quiet past a stall: its last status is probably not true any more.
+      const silent = silentFor(entry, input.now);
+      if (silent !== null) return [run(pad(` silent ${formatAgeShort(silent)}`, STATUS_WIDTH, 'left'), 'status:stopped')];
       const label = status === 'queued' && entry.job?.queuePosition != null ? `queued #${entry.job.queuePosition}` : status;
       return [run(pad(` ${label}`, STATUS_WIDTH, 'left'), `status:${status}`)];
     },
@@ -126,8 +143,8 @@ const COLUMNS: Column[] = [
     align: 'right',
     drop: 60,
     cell: (entry) => {
-      const sps = entry.summary?.snapshot.secondsPerStep ?? null;
-      if (sps === null || !(sps > 0)) return text(entry.job?.speedString ? clean(entry.job.speedString).split(' ')[0]! : '—');
+      const sps = entry.summary?.snapshot.secondsPerStep ?? uiSecondsPerStep(entry.job?.speedString ?? null);
+      if (sps === null || !(sps > 0)) return text('—');
       return text(sps >= 100 ? sps.toFixed(0) : sps >= 10 ? sps.toFixed(1) : sps.toFixed(2));
     },
   },
@@ -137,7 +154,7 @@ const COLUMNS: Column[] = [
     width: 6,
     align: 'right',
     drop: 70,
-    cell: (entry) => (isActive(listStatus(entry)) && entry.summary?.snapshot.etaSeconds != null ? text(formatDuration(entry.summary.snapshot.etaSeconds)) : text('')),
+    cell: (entry, input) => (showsEta(entry, input.now) && entry.summary?.snapshot.etaSeconds != null ? text(formatDuration(entry.summary.snapshot.etaSeconds)) : text('')),
   },
   {
     id: 'done',
@@ -147,7 +164,7 @@ const COLUMNS: Column[] = [
     drop: 20,
     cell: (entry, input) => {
       const at = entry.summary?.snapshot.finishAt;
-      return isActive(listStatus(entry)) && at ? text(formatClock(Date.parse(at), input.now).slice(-5)) : text('');
+      return showsEta(entry, input.now) && at ? text(formatClock(Date.parse(at), input.now).slice(-5)) : text('');
     },
   },
   {
@@ -238,11 +255,11 @@ function summaryLine(input: RunsScreenInput): ViewLine {
   const counts = new Map<string, number>();
   for (const e of entries) {
     const s = listStatus(e);
-    const group = isActive(s) ? 'running' : s;
+    const group = silentFor(e, input.now) !== null ? 'silent' : isActive(s) ? 'running' : s;
     counts.set(group, (counts.get(group) ?? 0) + 1);
   }
   const parts: ViewRun[] = [run(`${entries.length} run${entries.length === 1 ? '' : 's'}`)];
-  for (const group of ['running', 'queued', 'failed', 'stopped', 'completed']) {
+  for (const group of ['running', 'queued', 'silent', 'failed', 'stopped', 'completed']) {
     const n = counts.get(group);
     if (n) parts.push(run(` · ${n} ${group}`, group === 'running' ? 'good' : group === 'failed' ? 'bad' : 'dim'));
   }
