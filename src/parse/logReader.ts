@@ -155,7 +155,6 @@ export class LogReader {
       let cut = n;
       while (cut > start && (data[cut - 1]! & 0xc0) === 0x80) cut--;
       if (cut > start && data[cut - 1]! >= 0xc0) cut--;
-      this.settleFast(at, out);
       this.pushText(data.toString('utf8', start, cut), at, false, out);
       start = cut;
     }
@@ -167,7 +166,8 @@ export class LogReader {
 
   /** Whole segments the byte path does not read itself: decoded, and read the general way. */
   private pushSlow(data: Buffer, from: number, to: number, at: number, out: StampedEvent[]): void {
-    this.settleFast(at, out);
+    // No settling here: text that makes no segment (the empty run between `\r\r`) must not end a
+    // held state's chance to be replaced by its redraw; pushText settles before each segment.
     this.pushText(data.toString('utf8', from, to), at, false, out);
     // They end at a terminator the byte path saw whole: a final CR is a lone one.
     if (data[to - 1] === 13) this.splitter.loneCR();
@@ -175,6 +175,8 @@ export class LogReader {
 
   private pushText(text: string, at: number, live: boolean, out: StampedEvent[]): void {
     for (const segment of this.splitter.push(text)) {
+      // A state the byte path holds comes before this segment.
+      this.settleFast(at, out);
       if (!live && segment.final) {
         const key = barStateKey(segment.text);
         if (this.heldText !== null && key !== this.heldKey) this.releaseHeld(at, out, live);

@@ -131,6 +131,7 @@ describe('the training-bar fast path', () => {
   });
 
   it('odd bytes: CRLF and lone CRs across chunk ends, blank lines, a line longer than the cap, invalid UTF-8, NBSP and escapes in a desc', () => {
+    const redraw = (n: number, elapsed: string) => `my job:  10%|█         | ${n}/100 [${elapsed}<00:10,  1.00it/s, lr: 1.0e-04 loss: 4.0e-01]`;
     const bar = (desc: string, n: number, tail = '') => `${desc}:  10%|█         | ${n}/100 [00:0${n % 10}<00:10,  1.00it/s, lr: 1.0e-04 loss: ${(0.5 - n / 1000).toExponential(3)}]${tail}`;
     const parts = [
       'Running 1 job\r\n\r\n',
@@ -138,6 +139,8 @@ describe('the training-bar fast path', () => {
       'x'.repeat(70_000), '\n',
       '\n\n', bar('my job', 3), '\r', bar('my\u00a0job', 4), '\r', bar('my \x1b[1mjob', 5), '\r',
       Buffer.from([0xff, 0xfe, 0x41]).toString('latin1'), '\n',
+      // Redraws of one step with terminators between them that make no segment (or an empty one).
+      redraw(9, '00:09'), '\r\r', redraw(9, '00:13'), '\n\r', redraw(9, '00:17'), '\r\r\n', redraw(10, '00:18'), '\r\n\r', redraw(10, '00:25'), '\n',
       bar('my job', 6), '\r', bar('my job', 7), '\r\r\n', bar('my job', 8),
     ];
     const text = parts.join('');
