@@ -155,6 +155,8 @@ export class LogReader {
       let cut = n;
       while (cut > start && (data[cut - 1]! & 0xc0) === 0x80) cut--;
       if (cut > start && data[cut - 1]! >= 0xc0) cut--;
+      // Bytes that are no UTF-8 at all (a run of continuation bytes) are taken whole.
+      if (cut <= start + 4) cut = n;
       this.pushText(data.toString('utf8', start, cut), at, false, out);
       start = cut;
     }
@@ -175,7 +177,12 @@ export class LogReader {
 
   private pushText(text: string, at: number, live: boolean, out: StampedEvent[]): void {
     for (const segment of this.splitter.push(text)) {
-      // A state the byte path holds comes before this segment.
+      // A state the byte path holds comes before this segment, unless this one redraws it (the
+      // same key): then, as the text path does, only this one counts.
+      if (!live && segment.final && this.heldFrom >= 0) {
+        const key = barStateKey(segment.text);
+        if (key !== null && key === this.heldKeyText()) this.heldFrom = -1;
+      }
       this.settleFast(at, out);
       if (!live && segment.final) {
         const key = barStateKey(segment.text);
@@ -251,12 +258,27 @@ export class LogReader {
       this.packDesc = this.packDescBytes.toString('latin1');
     }
     const held = this.heldFast;
-    if (this.heldFrom >= 0 && (held.n !== state.n || held.total !== state.total)) this.packHeld();
+    if (this.heldFrom >= 0 && !this.sameKey(data, held, this.heldFrom, state, from)) this.packHeld();
     // The state read becomes the held one (a redraw at the same step replaces it).
     this.scratch = held;
     this.heldFast = state;
     this.heldFrom = from;
     this.heldTo = to;
+  }
+
+  /** Two states with the same key (the text up to ` [`): one step drawn twice, as barStateKey tells. */
+  private sameKey(data: Buffer, a: TrainingStateScratch, aFrom: number, b: TrainingStateScratch, bFrom: number): boolean {
+    if (a.keyEnd < 0 || b.keyEnd < 0) return false;
+    const length = a.keyEnd - aFrom;
+    if (b.keyEnd - bFrom !== length) return false;
+    for (let k = 0; k < length; k++) if (data[aFrom + k] !== data[bFrom + k]) return false;
+    return true;
+  }
+
+  /** The held state's key as text (for a segment the text path reads next), or null. */
+  private heldKeyText(): string | null {
+    if (this.heldFrom < 0 || this.heldFast.keyEnd < 0 || this.data === null) return null;
+    return this.data.toString('utf8', this.heldFrom, this.heldFast.keyEnd);
   }
 
   private packHeld(): void {

@@ -24,10 +24,15 @@ export interface TrainingStateScratch {
   /** The postfix text, from its first key to before the `]`. */
   postfixStart: number;
   postfixEnd: number;
+  /**
+   * Where the state's key ends: the first ` [` after the `%|` (the text path's barStateKey is the
+   * text before it; two states with the same key are one step drawn twice). -1: none.
+   */
+  keyEnd: number;
 }
 
 export function trainingScratch(): TrainingStateScratch {
-  return { descEnd: 0, n: 0, total: 0, elapsedS: 0, rate: null, unit: 'it/s', loss: null, lr: null, postfixStart: 0, postfixEnd: 0 };
+  return { descEnd: 0, n: 0, total: 0, elapsedS: 0, rate: null, unit: 'it/s', loss: null, lr: null, postfixStart: 0, postfixEnd: 0, keyEnd: -1 };
 }
 
 /** The general path's limits: it reads at most this much of a line, and a `%|` only this far in. */
@@ -161,7 +166,13 @@ export function readTrainingStateBytes(b: Buffer, start: number, end: number, ou
       barEnd = k;
       break;
     }
-    if (c < 32 || c === 127 || (c === 0xc2 && k + 1 < end && b[k + 1]! >= 0x80 && b[k + 1]! <= 0x9f)) return false;
+    if (c < 32 || c === 127) return false;
+    if (c >= 0x80) {
+      // Well-formed UTF-8 only (what decodes to the same text whatever bytes it is), and no C1 control.
+      const length = utf8Length(b, k, end);
+      if (length === 0 || (c === 0xc2 && b[k + 1]! <= 0x9f)) return false;
+      k += length - 1;
+    }
   }
   if (barEnd < 0 || barEnd - marker - 2 > 400) return false;
   // After the cells every byte is matched below but the postfix's, which is checked on its own.
@@ -274,7 +285,32 @@ export function readTrainingStateBytes(b: Buffer, start: number, end: number, ou
   out.loss = lossAt < 0 ? null : postfixNumberAt(b, lossAt, lossEnd);
   out.postfixStart = pStart;
   out.postfixEnd = pEnd;
+  out.keyEnd = -1;
+  for (let j = marker; j + 1 < end; j++) {
+    if (b[j] === 32 && b[j + 1] === 91) {
+      out.keyEnd = j;
+      break;
+    }
+  }
   return true;
+}
+
+/** The length of the well-formed UTF-8 sequence at `k` (2 to 4 bytes), or 0 when it is not one. */
+function utf8Length(b: Uint8Array, k: number, end: number): number {
+  const c = b[k]!;
+  const cont = (j: number, lo = 0x80, hi = 0xbf) => j < end && b[j]! >= lo && b[j]! <= hi;
+  if (c >= 0xc2 && c <= 0xdf) return cont(k + 1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo = c === 0xe0 ? 0xa0 : 0x80;
+    const hi = c === 0xed ? 0x9f : 0xbf;
+    return cont(k + 1, lo, hi) && cont(k + 2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo = c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xf4 ? 0x8f : 0xbf;
+    return cont(k + 1, lo, hi) && cont(k + 2) && cont(k + 3) ? 4 : 0;
+  }
+  return 0;
 }
 
 /** Exact powers of ten (10^0 … 10^22 are exact doubles). */

@@ -259,7 +259,7 @@ describe('gpu monitor', () => {
     const stalled = await h.next('gpuProblem');
     expect(stalled.kind).toBe('stalled');
     expect(stalled.at - h.events[0]!.at).toBeGreaterThanOrEqual(0);
-    await until(() => h.invocations().filter(isResident).length >= 2, 5000);
+    await until(() => h.invocations().filter(isResident).length >= 2, 10_000);
     const [first] = h.invocations();
     expect(alive(first!.pid)).toBe(false);
     expect(h.events.filter((e) => e.type === 'gpuProblem')).toHaveLength(1); // the same problem is not repeated

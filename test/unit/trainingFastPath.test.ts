@@ -141,6 +141,9 @@ describe('the training-bar fast path', () => {
       Buffer.from([0xff, 0xfe, 0x41]).toString('latin1'), '\n',
       // Redraws of one step with terminators between them that make no segment (or an empty one).
       redraw(9, '00:09'), '\r\r', redraw(9, '00:13'), '\n\r', redraw(9, '00:17'), '\r\r\n', redraw(10, '00:18'), '\r\n\r', redraw(10, '00:25'), '\n',
+      // A redraw the fast reader refuses (same key), and the same step with other cells (another key).
+      redraw(11, '00:26'), '\r', 'my job:  10%|█         | 11/100 [garbage]', '\n',
+      redraw(12, '00:27'), '\r', redraw(12, '00:31').replace('█         ', '█▏        '), '\n',
       bar('my job', 6), '\r', bar('my job', 7), '\r\r\n', bar('my job', 8),
     ];
     const text = parts.join('');
