@@ -1,10 +1,10 @@
 import { access, realpath } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { listRunFolders, logPathOfFolder } from '../run/locateRun.js';
 import { readRunOnce, watchRun, type RunWatch } from '../run/watchRun.js';
 import { estimateFinish } from '../state/eta.js';
 import { isFinished, type RunState } from '../state/runState.js';
-import { summarizeRun, summaryFinished, type RunSummary } from '../state/runSummary.js';
+import { summarizeRun, type RunSummary } from '../state/runSummary.js';
 import { joinRunsAndJobs, type ListJob, type RunsEntry } from '../state/runsList.js';
 import { fingerprint, sameFingerprint, SummaryCache, type RunFingerprint } from './summaryCache.js';
 import { readUiJobs } from './uiJobs.js';
@@ -301,10 +301,4 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
       }));
     },
   };
-}
-
-/** The name a folder of runs goes by on the screen. */
-export function rootLabel(root: string | null, db: string | null): string {
-  if (root) return basename(root) || root;
-  return db ? `UI queue (${db})` : 'runs';
 }

@@ -1,5 +1,5 @@
 import type { Eta } from './eta.js';
-import { isFinished, type RunState, type RunStatus } from './runState.js';
+import type { RunState } from './runState.js';
 import { jsonSnapshot, type JsonSnapshot } from '../view/snapshot.js';
 
 /**
@@ -54,9 +54,4 @@ export function lossSeries(state: Pick<RunState, 'lossHistory'>, limit = LOSS_SE
 
 function round(value: number): number {
   return Number(value.toPrecision(6));
-}
-
-/** Whether the summary is of a run that is over (what may be cached for good). */
-export function summaryFinished(summary: RunSummary): boolean {
-  return isFinished(summary.snapshot.status as RunStatus);
 }
