@@ -108,6 +108,8 @@ export function classifyNvidiaSmiFailure(
   spawnErrorCode?: string,
 ): { kind: GpuProblemKind; message: string } {
   if (spawnErrorCode === 'ENOENT') return { kind: 'missing', message: 'nvidia-smi not found on PATH: no GPU figures' };
+  // 127: the shell that ran it (another host's, over SSH) found no such command.
+  if (exitCode === 127 && /not found|no such file/i.test(output)) return { kind: 'missing', message: 'nvidia-smi not found on the host: no GPU figures' };
   const driverText = /couldn't communicate with the NVIDIA driver|could not communicate with the NVIDIA driver/i.test(output);
   if (exitCode === 9 || driverText) {
     const how = exitCode === null ? 'nvidia-smi failed' : `nvidia-smi exited ${exitCode}`;

@@ -63,6 +63,10 @@ export interface GpuMonitorOptions {
   onEvent(event: GpuEvent): void;
   /** The trainer's PID when known; while it answers null the compute-apps query is skipped. */
   trainerPid?: () => number | null;
+  /** How each nvidia-smi is started: on another host, through its SSH connection. Default: as it is. */
+  command?: (file: string, args: string[]) => { file: string; args: string[] };
+  /** Read this machine's memory and CPU (false for another host's GPUs). Default true. */
+  hostReadings?: boolean;
 }
 
 export interface GpuMonitor {
@@ -71,6 +75,8 @@ export interface GpuMonitor {
   /** PIDs of the live children (the resident nvidia-smi and an in-flight compute-apps query), for tests. */
   pids(): number[];
 }
+
+const asIs = (file: string, args: string[]) => ({ file, args });
 
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
@@ -376,7 +382,8 @@ export function startGpuMonitor(options: GpuMonitorOptions): GpuMonitor {
     if (closed || gaveUp || resident) return;
     let proc: ChildProcess;
     try {
-      proc = spawn(nvidiaSmi, gpuQueryArgs(intervalMs), {
+      const how = (options.command ?? asIs)(nvidiaSmi, gpuQueryArgs(intervalMs));
+      proc = spawn(how.file, how.args, {
         stdio: ['ignore', 'pipe', 'pipe'],
         env,
         windowsHide: true,
@@ -469,10 +476,11 @@ export function startGpuMonitor(options: GpuMonitorOptions): GpuMonitor {
     appsInFlight = true;
     appsEverQueried = true;
     let proc: ChildProcess;
+    const how = (options.command ?? asIs)(nvidiaSmi, computeAppsArgs());
     try {
       proc = execFile(
-        nvidiaSmi,
-        computeAppsArgs(),
+        how.file,
+        how.args,
         { env, timeout: APPS_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, windowsHide: true },
         (err, stdout) => {
           appsInFlight = false;
@@ -539,7 +547,7 @@ export function startGpuMonitor(options: GpuMonitorOptions): GpuMonitor {
 
   let watchdogTimer: NodeJS.Timeout | undefined = setInterval(watchdog, Math.max(10, Math.min(intervalMs, 1000)));
   let appsTimer: NodeJS.Timeout | undefined = setInterval(queryApps, appsEveryMs);
-  const hostTimer = setInterval(() => void sampleHost(), hostEveryMs);
+  const hostTimer = options.hostReadings === false ? undefined : setInterval(() => void sampleHost(), hostEveryMs);
 
   function giveUp(): void {
     gaveUp = true;
@@ -552,7 +560,7 @@ export function startGpuMonitor(options: GpuMonitorOptions): GpuMonitor {
   }
 
   startResident();
-  void sampleHost();
+  if (hostTimer) void sampleHost();
 
   let closePromise: Promise<void> | null = null;
   return {

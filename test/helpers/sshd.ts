@@ -28,6 +28,16 @@ export interface PrivateSshd {
   user: string;
   /** `ssh` with the options that reach this server and nothing of the user's own config. */
   sshArgs(): string[];
+  /** An ssh_config naming this server `alias` (HostName, Port, User, IdentityFile, its known_hosts). */
+  configFile(alias: string): string;
+  /** The ssh command (for --ssh-command) that reads only `configFile`'s config. */
+  sshCommand(alias: string): string;
+  /** Kills the server and every session it serves (the host went away). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port with the same keys (the host came back). */
+  restart(): Promise<void>;
+  /** Accepts no key from now on (a host that would need a password). */
+  refuseKeys(): void;
   stop(): Promise<void>;
 }
 
@@ -83,15 +93,39 @@ export async function startSshd(): Promise<PrivateSshd> {
       '',
     ].join('\n'),
   );
-  const server: ChildProcess = spawn(SSHD!, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  server.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  for (let i = 0; !(await accepts(port)); i++) {
-    if (server.exitCode !== null || i > 200) throw new Error(`sshd did not start: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  let server: ChildProcess;
+  let exited: Promise<void>;
+  const launch = async () => {
+    server = spawn(SSHD!, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    server.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
+    exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    for (let i = 0; !(await accepts(port)); i++) {
+      if (server.exitCode !== null || i > 200) throw new Error(`sshd did not start: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  };
+  await launch();
+  /** The server's session processes: its children and theirs. */
+  const sessions = (): number[] => {
+    const children = new Map<number, number[]>();
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/)[1]);
+        children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    const out: number[] = [];
+    const queue = [server.pid!];
+    while (queue.length > 0) for (const child of children.get(queue.shift()!) ?? []) out.push(child), queue.push(child);
+    return out;
+  };
   const user = os.userInfo().username;
+  const knownHosts = path.join(dir, 'known_hosts');
   return {
     port,
     user,
@@ -105,9 +139,56 @@ export async function startSshd(): Promise<PrivateSshd> {
       '-o', 'LogLevel=ERROR',
       `${user}@127.0.0.1`,
     ],
+    configFile(alias) {
+      const file = path.join(dir, `ssh_config_${alias}`);
+      fs.writeFileSync(
+        file,
+        [
+          `Host ${alias}`,
+          '  HostName 127.0.0.1',
+          `  Port ${port}`,
+          `  User ${user}`,
+          `  IdentityFile ${path.join(dir, 'client_key')}`,
+          '  IdentitiesOnly yes',
+          '  StrictHostKeyChecking no',
+          `  UserKnownHostsFile ${knownHosts}`,
+          '  LogLevel ERROR',
+          '',
+        ].join('\n'),
+      );
+      return file;
+    },
+    sshCommand(alias) {
+      return `ssh -F '${this.configFile(alias)}'`;
+    },
+    async kill() {
+      const pids = [server.pid!, ...sessions()];
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await exited;
+    },
+    async restart() {
+      await launch();
+    },
+    refuseKeys() {
+      fs.writeFileSync(path.join(dir, 'authorized_keys'), '');
+    },
     async stop() {
+      const left = server.exitCode === null ? sessions() : [];
       if (server.exitCode === null) server.kill('SIGTERM');
       await exited;
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
