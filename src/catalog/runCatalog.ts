@@ -1,11 +1,11 @@
-import { access, realpath } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { exists, localFiles, type HostFiles } from '../run/hostFiles.js';
 import { listRunFolders, logPathOfFolder } from '../run/locateRun.js';
-import { readRunOnce, watchRun, type RunWatch } from '../run/watchRun.js';
+import { readRunOnce, watchRun, type RunWatch, type WatchOptions } from '../run/watchRun.js';
 import { estimateFinish } from '../state/eta.js';
 import { isFinished, type RunState } from '../state/runState.js';
 import { summarizeRun, type RunSummary } from '../state/runSummary.js';
-import { joinRunsAndJobs, type ListJob, type RunsEntry } from '../state/runsList.js';
+import { joinRunsAndJobs, type HostRow, type ListJob, type RunsEntry } from '../state/runsList.js';
 import { fingerprint, sameFingerprint, SummaryCache, type RunFingerprint } from './summaryCache.js';
 import { readUiJobs } from './uiJobs.js';
 
@@ -36,6 +36,12 @@ export interface CatalogOptions {
   /** What reads the runs (lora-top's version): cached summaries another version made are read again. */
   version?: string;
   now?: () => number;
+  /** Where the runs are (default this machine). Another host's UI database is not read. */
+  files?: HostFiles;
+  /** Only these run folders of `root` (a single run among the runs of several hosts). */
+  only?: string[];
+  /** More for each followed run's watch (another host's GPU and control). */
+  watchExtras?: Partial<WatchOptions>;
 }
 
 export interface RunCatalog {
@@ -46,6 +52,8 @@ export interface RunCatalog {
   loaded: Promise<void>;
   /** The UI database in use, if any, and why it could not be read, if it could not. */
   queue(): { db: string | null; problem: string | null };
+  /** Over several hosts: each host's line (reachable or not, its GPUs), in the order given. */
+  hosts?(): HostRow[];
   close(): Promise<void>;
 }
 
@@ -66,17 +74,11 @@ const LIST_POLL_MS = 2000;
 /** How long a followed run stays followed after it ended. */
 const FINISHED_SETTLE_MS = 10_000;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function openRunCatalog(options: CatalogOptions): RunCatalog {
   const now = options.now ?? Date.now;
+  const files = options.files ?? localFiles;
+  // The cache keeps another host's runs apart from this machine's folders of the same path.
+  const cacheKey = (folder: string) => (files.host === null ? folder : `${files.host}:${folder}`);
   const cache = new SummaryCache(options.cacheDir, options.version ?? '');
   const slots = new Map<string, Slot>();
   const listeners = new Set<(entries: RunsEntry[]) => void>();
@@ -108,7 +110,7 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
   const follow = (slot: Slot, folder: string, logPath: string) => {
     // The list shows no checkpoint or sample detail and redraws every two seconds: its runs are
     // followed at that pace, not the dashboard's.
-    const watch = watchRun({ kind: 'folder', folder, logPath }, { previews: false, control: null, notifyMs: 1000, rescanMs: 30_000, follow: { pollMs: LIST_POLL_MS, watch: false } });
+    const watch = watchRun({ kind: 'folder', folder, logPath }, { previews: false, control: null, notifyMs: 1000, rescanMs: 30_000, follow: { pollMs: LIST_POLL_MS, watch: false }, files, ...options.watchExtras });
     slot.watch = watch;
     setEntry(slot, { live: true });
     let settle: NodeJS.Timeout | null = null;
@@ -123,10 +125,10 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
           if (closed || slot.watch !== watch || !isFinished(watch.getState().status)) return;
           const last = summaryOf(watch.getState(), folder, logPath, slot.print?.logMtimeMs || null);
           stopFollowing(slot);
-          void fingerprint(folder, logPath).then((print) => {
+          void fingerprint(folder, logPath, files).then((print) => {
             slot.print = print;
             setEntry(slot, { summary: { ...last, lastLogAt: print.logMtimeMs || last.lastLogAt }, live: false });
-            return cache.put(folder, print, last);
+            return cache.put(cacheKey(folder), print, last);
           });
         }, FINISHED_SETTLE_MS);
       }
@@ -154,15 +156,15 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
     // The slot may be dropped (its run gone from the folder) or the catalog closed during any wait.
     const current = () => !closed && slots.get(slot.entry.key) === slot;
     try {
-      const there = await exists(folder);
+      const there = await exists(files, folder);
       if (!current()) return;
       if (!there) {
         // A job the UI has not started yet (or whose folder was removed): nothing to read.
         if (slot.entry.problem !== NO_FOLDER) setEntry(slot, { problem: NO_FOLDER, summary: null, live: false });
         return;
       }
-      const logPath = await logPathOfFolder(folder);
-      const print = await fingerprint(folder, logPath);
+      const logPath = await logPathOfFolder(folder, files);
+      const print = await fingerprint(folder, logPath, files);
       if (!current()) return;
       const previous = slot.print;
       slot.print = print;
@@ -172,7 +174,7 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
         return;
       }
       if (previous && sameFingerprint(previous, print) && slot.entry.summary) return;
-      const cached = await cache.get(folder, print);
+      const cached = await cache.get(cacheKey(folder), print);
       if (!current()) return;
       if (cached) {
         // A finished run's only moving figure is the step it is measured against (--target).
@@ -181,7 +183,7 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
         setEntry(slot, { summary: { ...cached, snapshot }, live: false, problem: null });
         return;
       }
-      const state = await readRunOnce({ kind: 'folder', folder, logPath });
+      const state = await readRunOnce({ kind: 'folder', folder, logPath }, undefined, undefined, files);
       if (!current()) return;
       const summary = summaryOf(state, folder, logPath, print.logMtimeMs || null);
       const recent = print.logMtimeMs > now() - (options.liveWithinMs ?? DAY_MS) || slot.entry.job?.status === 'running';
@@ -193,7 +195,7 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
         return;
       }
       setEntry(slot, { summary, live: false, problem: null });
-      if (isFinished(state.status)) await cache.put(folder, print, summary);
+      if (isFinished(state.status)) await cache.put(cacheKey(folder), print, summary);
     } catch (error) {
       setEntry(slot, { problem: (error as Error).message.split('\n')[0] ?? 'unreadable' });
     } finally {
@@ -210,14 +212,15 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
   };
 
   const findDb = async (): Promise<string | null> => {
+    if (files.host !== null) return null;
     if (dbPath) return dbPath;
     if (options.root) {
       const beside = join(dirname(options.root), 'aitk_db.db');
-      if (await exists(beside)) return beside;
+      if (await exists(files, beside)) return beside;
     }
     for (const slot of slots.values()) {
       const named = slot.entry.summary?.sqliteDbPath;
-      if (named && (await exists(named))) return named;
+      if (named && (await exists(files, named))) return named;
     }
     return null;
   };
@@ -229,10 +232,14 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
     return scanning;
   };
   const scanOnce = async (): Promise<void> => {
+    // Another host that cannot be reached now lists nothing: its runs are kept as they were.
+    if (!files.reachable()) return;
     // Real paths on both sides: a job's training_folder and the folder listed may name one folder
     // two ways (a symlinked output/, a relative path).
-    const real = (path: string) => realpath(path).catch(() => path);
-    const folders = options.root ? await Promise.all((await listRunFolders(options.root)).map(async (f) => ({ ...f, folder: await real(f.folder) }))) : [];
+    const real = (path: string) => files.realpath(path).catch(() => path);
+    const listed = options.root ? (await listRunFolders(options.root, files)).filter((f) => !options.only || options.only.includes(f.folder)) : [];
+    if (!files.reachable()) return;
+    const folders = await Promise.all(listed.map(async (f) => ({ ...f, folder: await real(f.folder) })));
     dbPath = await findDb();
     if (dbPath) {
       const read = await readUiJobs(dbPath, dirname(dbPath));

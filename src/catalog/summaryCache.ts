@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { localFiles, type HostFiles } from '../run/hostFiles.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { RunSummary } from '../state/runSummary.js';
@@ -30,21 +31,21 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'lora-top', 'runs');
 }
 
-async function mtimeOf(path: string): Promise<number> {
+async function mtimeOf(path: string, files: HostFiles): Promise<number> {
   try {
-    return Math.round((await stat(path)).mtimeMs);
+    return Math.round((await files.stat(path)).mtimeMs);
   } catch {
     return 0;
   }
 }
 
 /** The run's fingerprint now (a few stats). */
-export async function fingerprint(folder: string | null, logPath: string | null): Promise<RunFingerprint> {
+export async function fingerprint(folder: string | null, logPath: string | null, files: HostFiles = localFiles): Promise<RunFingerprint> {
   let logSize = 0;
   let logMtimeMs = 0;
   if (logPath) {
     try {
-      const info = await stat(logPath);
+      const info = await files.stat(logPath);
       logSize = info.size;
       // Whole milliseconds: what a copy or a restore (utimes) keeps.
       logMtimeMs = Math.round(info.mtimeMs);
@@ -53,7 +54,7 @@ export async function fingerprint(folder: string | null, logPath: string | null)
     }
   }
   const [folderMtimeMs, samplesMtimeMs, lossDbMtimeMs] = folder
-    ? await Promise.all([mtimeOf(folder), mtimeOf(join(folder, 'samples')), mtimeOf(join(folder, 'loss_log.db'))])
+    ? await Promise.all([mtimeOf(folder, files), mtimeOf(join(folder, 'samples'), files), mtimeOf(join(folder, 'loss_log.db'), files)])
     : [0, 0, 0];
   return { logPath, logSize, logMtimeMs, folderMtimeMs, samplesMtimeMs, lossDbMtimeMs };
 }

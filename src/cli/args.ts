@@ -8,6 +8,16 @@ export type ImagesFlag = 'auto' | 'kitty' | 'iterm2' | 'sixel' | 'blocks';
 
 export interface CliOptions {
   path: string | undefined;
+  /** Every PATH given (several: the runs screen over all of them, grouped by host). */
+  paths: string[];
+  /** `--hosts FILE`: more targets, one a line. */
+  hostsFile: string | null;
+  /** `--ssh-command CMD` (or LORA_TOP_SSH_COMMAND): what runs instead of `ssh`. */
+  sshCommand: string | null;
+  /** `--metrics [ADDR:]PORT`: serve Prometheus metrics there. */
+  metrics: string | null;
+  /** `--no-tui`: no screen (with --metrics: serve until stopped). */
+  noTui: boolean;
   once: boolean;
   json: boolean;
   target: number;
@@ -47,6 +57,7 @@ export const USAGE = `lora-top — htop for a LoRA training run (Ostris's ai-too
 
 Usage:
   lora-top [PATH|-] [options]
+  lora-top [user@]host:PATH | ssh://[user@]host[:port]/PATH …  [options]
   lora-top run [options] [--] python run.py CONFIG [args…]
 
 PATH is a training folder (output/<name>), a log file (log.txt, logs/<N>_log.txt),
@@ -54,6 +65,11 @@ or - for standard input (python run.py cfg.yaml 2>&1 | lora-top -).
 A folder of several runs (ai-toolkit's output/) opens the runs screen: every run in it and the
 ai-toolkit UI's queue (aitk_db.db beside it, or --db); Enter opens a run, Esc comes back.
 With no PATH: ./output (its run, or its runs).
+
+host:PATH reads a run (or a folder of runs) on a GPU box over your own ssh (~/.ssh/config,
+keys, agent, ProxyJump), one multiplexed connection per host; nothing is installed there
+(it needs python3, which every ai-toolkit box has). Several targets, or --hosts FILE, open the
+runs screen over all of them, grouped by host. lora-top never asks for a password.
 
 lora-top run starts the trainer detached (it survives lora-top and a dropped SSH connection),
 its output appended to <training_folder>/<name>/log.txt, with a control channel so that save now,
@@ -79,6 +95,12 @@ Options:
   --notify KIND     when the run completes, fails or stalls: all (default: bell and a
                     desktop notification), bell, desktop or off
   --stall-after S   a training log silent this long (and five steps) reads as stalled (default 120)
+  --hosts FILE      more targets, one a line (host:PATH, ssh://…; # starts a comment)
+  --ssh-command CMD what runs instead of ssh, e.g. "ssh -F ~/.ssh/gpu_config" (also the
+                    environment variable LORA_TOP_SSH_COMMAND)
+  --metrics [ADDR:]PORT  serve the runs' figures in Prometheus format on /metrics (read-only;
+                    ADDR defaults to 127.0.0.1)
+  --no-tui          with --metrics: no screen, serve until stopped
   -h, --help        show this help
   -v, --version     show the version
 
@@ -88,7 +110,7 @@ l shows the log, + and - change the loss smoothing, ←/→ older/newer sample,
 p freezes/resumes the trainer, s saves a checkpoint now, S samples now, x stops the run.
 
 Exit codes: 0 ok, 2 usage or path error, 3 unreadable input, 70 internal error.
-Environment: NO_COLOR turns colour off.
+Environment: NO_COLOR turns colour off; LORA_TOP_SSH_COMMAND as --ssh-command.
 `;
 
 export function parseCli(argv: string[]): CliOptions {
@@ -97,7 +119,7 @@ export function parseCli(argv: string[]): CliOptions {
     const rest = argv.slice(1);
     const ours: string[] = [];
     let i = 0;
-    const takesValue = new Set(['--target', '--theme', '--gpu', '--interval', '--images', '--notify', '--pid', '--db', '--demo-speed', '--stall-after']);
+    const takesValue = new Set(['--target', '--theme', '--gpu', '--interval', '--images', '--notify', '--pid', '--db', '--demo-speed', '--stall-after', '--hosts', '--ssh-command', '--metrics']);
     while (i < rest.length) {
       const arg = rest[i]!;
       if (arg === '--') {
@@ -138,6 +160,10 @@ export function parseCli(argv: string[]): CliOptions {
         db: { type: 'string' },
         notify: { type: 'string' },
         'stall-after': { type: 'string' },
+        hosts: { type: 'string' },
+        'ssh-command': { type: 'string' },
+        metrics: { type: 'string' },
+        'no-tui': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -148,12 +174,17 @@ export function parseCli(argv: string[]): CliOptions {
     throw new UserError(`${message} (see lora-top --help)`, EXIT.usage);
   }
   const { values, positionals } = parsed;
-  if (positionals.length > 1) {
-    throw new UserError(`one PATH at most, got ${positionals.length}: ${positionals.join(' ')} (see lora-top --help)`);
-  }
+  if (positionals.length > 1 && positionals.includes('-')) throw new UserError('standard input (-) is one PATH on its own (see lora-top --help)');
   if (values.demo && positionals.length > 0) throw new UserError('--demo takes no PATH (see lora-top --help)');
+  if (values['no-tui'] && values.metrics === undefined) throw new UserError('--no-tui goes with --metrics (lora-top TARGETS --metrics 9100 --no-tui)');
+  const sshCommand = values['ssh-command'] ?? (process.env.LORA_TOP_SSH_COMMAND?.trim() || null);
   return {
     path: positionals[0],
+    paths: positionals,
+    hostsFile: values.hosts ?? null,
+    sshCommand: sshCommand && sshCommand.trim() ? sshCommand : null,
+    metrics: values.metrics ?? null,
+    noTui: values['no-tui'] ?? false,
     once: values.once ?? false,
     json: values.json ?? false,
     target: values.target === undefined ? DEFAULT_TARGET_STEP : positiveInt('--target', values.target),

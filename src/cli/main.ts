@@ -3,8 +3,12 @@ import { fstatSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli, USAGE, type CliOptions } from './args.js';
-import { EXIT, UserError } from './errors.js';
+import { describeFsError, EXIT, UserError } from './errors.js';
 import { locateTarget, type RunLocation } from '../run/locateRun.js';
+import type { HostFiles } from '../run/hostFiles.js';
+import type { ControlOptions } from '../control/controlSource.js';
+import type { FleetTarget } from '../catalog/fleet.js';
+import { looksRemote, parseHostsFile, parseTarget } from '../remote/remoteTarget.js';
 import { readRunOnce, watchRun, type GpuOptions, type RunWatch } from '../run/watchRun.js';
 import { estimateFinish } from '../state/eta.js';
 import type { RunState } from '../state/runState.js';
@@ -36,6 +40,7 @@ async function run(options: CliOptions): Promise<number> {
   if (!options.once && process.stdout.isTTY) void loadDashboard().catch(() => {});
   if (options.demo) return runDemo(options);
   if (options.runCommand) return launchAndWatch(options, options.runCommand);
+  if (options.hostsFile !== null || options.paths.length > 1 || options.paths.some(looksRemote)) return runHosts(options);
 
   const location = await locateTarget(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd(), options.db);
   if (location.kind === 'runs') return showRuns(location, options);
@@ -43,12 +48,169 @@ async function run(options: CliOptions): Promise<number> {
   const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options), heavyAfterMs: 1000 });
   let code: number;
   try {
-    code = await showDashboard(watch, options);
+    code = await showRunWithMetrics(watch, options, null, location.kind === 'stdin' ? null : (location.folder ?? location.logPath));
   } finally {
     await watch.close();
   }
   if (location.kind === 'stdin' && code === EXIT.ok) await passThroughRest();
   return code;
+}
+
+/** The dashboard of one run, and `--metrics` serving it (or, with --no-tui, only that). */
+async function showRunWithMetrics(watch: RunWatch, options: CliOptions, host: string | null, path: string | null): Promise<number> {
+  const metrics = options.metrics
+    ? await serveMetrics(options.metrics, () => {
+        const state = watch.getState();
+        const snapshot = jsonSnapshot(state, estimateFinish(state, Date.now(), options.target));
+        const label = host ?? 'local';
+        return { runs: [{ host: label, path: path ?? '-', snapshot }], hosts: [{ host: label, up: true, gpus: snapshot.gpus }] };
+      })
+    : null;
+  try {
+    if (metrics && (options.noTui || !process.stdout.isTTY)) return await untilStopped();
+    return await showDashboard(watch, options);
+  } finally {
+    await metrics?.close();
+  }
+}
+
+/** `--metrics [ADDR:]PORT`: the read-only Prometheus endpoint; its address goes to standard error. */
+async function serveMetrics(spec: string, collect: () => import('../metrics/prometheusText.js').MetricsInput): Promise<{ close(): Promise<void> }> {
+  const { parseListenAddress, startMetricsServer } = await import('../metrics/metricsServer.js');
+  const listen = parseListenAddress(spec);
+  if ('error' in listen) throw new UserError(`--metrics: ${listen.error}`);
+  let server;
+  try {
+    server = await startMetricsServer({ listen, collect });
+  } catch (error) {
+    throw new UserError(`--metrics: ${(error as Error).message}`, EXIT.usage);
+  }
+  if (!process.stdout.isTTY) process.stderr.write(`lora-top: metrics on ${server.url}\n`);
+  return server;
+}
+
+/** Serves until SIGINT, SIGTERM or SIGHUP. */
+function untilStopped(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const done = () => resolve(EXIT.ok);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, done);
+  });
+}
+
+/** Every target of the command line and of --hosts, each on this machine or on a host over SSH. */
+async function collectTargets(options: CliOptions): Promise<FleetTarget[]> {
+  const targets: FleetTarget[] = [];
+  const add = (arg: string, where: string) => {
+    const parsed = parseTarget(arg);
+    if (parsed.kind === 'error') throw new UserError(`${where}${parsed.message}`);
+    targets.push(parsed.kind === 'remote' ? { destination: parsed.target.destination, path: parsed.target.path } : { destination: null, path: parsed.path });
+  };
+  for (const path of options.paths) add(path, '');
+  if (options.hostsFile !== null) {
+    let text: string;
+    try {
+      text = readFileSync(options.hostsFile, 'utf8');
+    } catch (error) {
+      throw describeFsError(error, options.hostsFile);
+    }
+    const parsed = parseHostsFile(text, options.hostsFile);
+    if ('error' in parsed) throw new UserError(parsed.error);
+    for (const t of parsed.targets) targets.push({ destination: t.destination, path: t.path });
+  }
+  if (targets.length === 0) throw new UserError(`${options.hostsFile} names no target (one host:PATH a line)`);
+  return targets;
+}
+
+/**
+ * Runs on other hosts (and several targets): one remote run opens its dashboard; anything more
+ * opens the runs screen over every host, grouped by host.
+ */
+async function runHosts(options: CliOptions): Promise<number> {
+  const targets = await collectTargets(options);
+  const [{ HostPool, hostAccess }, { openFleet }, { remotePath }] = await Promise.all([
+    import('../remote/hostPool.js'),
+    import('../catalog/fleet.js'),
+    import('../remote/remoteTarget.js'),
+  ]);
+  const pool = new HostPool(options.sshCommand);
+  const once = options.once || (!process.stdout.isTTY && !options.metrics);
+  const remoteControl = async () => (await import('../remote/remoteControl.js')).RemoteRunControl;
+  const RemoteRunControl = await remoteControl();
+  const watchOn = (host: string | null, location: RunLocation, files: HostFiles) => {
+    const ssh = host === null ? null : pool.byLabel(host);
+    const access = ssh ? hostAccess(ssh) : null;
+    return watchRun(location, {
+      files,
+      gpu: { ...gpuOptions(options), ...(access ? { command: access.command } : {}) },
+      previews: true,
+      control: controlOptions(options),
+      ...(ssh ? { startControl: (o: ControlOptions) => new RemoteRunControl(ssh, o) } : {}),
+      heavyAfterMs: 500,
+    });
+  };
+  try {
+    const only = targets.length === 1 ? targets[0]! : null;
+    if (only?.destination) {
+      const ssh = pool.get(only.destination);
+      try {
+        await ssh.whenUp(30_000);
+      } catch (error) {
+        throw new UserError((error as Error).message, EXIT.unreadable);
+      }
+      const files = hostAccess(ssh).files;
+      const located = await locateTarget(remotePath(only.path, String(ssh.hello?.home ?? '/')), '/', null, files);
+      if (located.kind !== 'runs') {
+        if (once) return await printSnapshot(await readRunOnce(located, process.stdin, { enabled: false }, files), options);
+        const watch = watchOn(ssh.label, located, files);
+        try {
+          return await showRunWithMetrics(watch, options, ssh.label, located.kind === 'stdin' ? null : (located.folder ?? located.logPath));
+        } finally {
+          await watch.close();
+        }
+      }
+    }
+    const { defaultCacheDir } = await import('../catalog/summaryCache.js');
+    const fleet = openFleet({
+      targets,
+      pool,
+      cacheDir: defaultCacheDir(),
+      target: options.target,
+      follow: !once,
+      version: version(),
+      gpus: !options.noGpu,
+      gpuIntervalMs: Math.max(options.intervalMs, 2000),
+      cwd: process.cwd(),
+    });
+    try {
+      if (once) {
+        await fleet.loaded;
+        const { runsJson, runsText } = await import('../view/runsSnapshot.js');
+        return await writeOut(options.json ? `${jsonText(runsJson(fleet.entries(), options.target))}\n` : runsText(fleet.entries(), Date.now()));
+      }
+      const metrics = options.metrics
+        ? await serveMetrics(options.metrics, () => ({
+            runs: fleet.entries().flatMap((e) => (e.summary ? [{ host: e.host ?? 'local', path: e.folder ?? e.name, snapshot: e.summary.snapshot }] : [])),
+            hosts: fleet.hosts().map((h) => ({ host: h.host, up: h.link === 'up', gpus: h.gpus.map(({ uuid: _uuid, ...g }) => ({ ...g, processMemoryMiB: null })) })),
+          }))
+        : null;
+      try {
+        if (metrics && (options.noTui || !process.stdout.isTTY)) return await untilStopped();
+        const { startRunsScreen } = await loadDashboard();
+        const hostsShown = [...new Set(targets.map((t) => t.destination?.label ?? 'local'))];
+        return await startRunsScreen(fleet, {
+          ...dashboardOptions(options),
+          title: hostsShown.length === 1 ? `${hostsShown[0]}:${targets[0]!.path || '~'}` : `${hostsShown.length} hosts`,
+          openRun: (folder, logPath, db, host) => watchOn(host === 'local' ? null : host, { kind: 'folder', folder, logPath }, fleet.filesOf(host)),
+        });
+      } finally {
+        await metrics?.close();
+      }
+    } finally {
+      await fleet.close();
+    }
+  } finally {
+    await pool.close();
+  }
 }
 
 /**

@@ -35,7 +35,9 @@ export interface SshOptions {
   connectTimeoutS?: number;
 }
 
-export class HostDown extends Error {}
+export class HostDown extends Error {
+  readonly code = 'EHOSTDOWN';
+}
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000, 30_000];
 const STDERR_KEEP = 4096;

@@ -1,5 +1,6 @@
-import { access, open, readdir, stat } from 'node:fs/promises';
+import { access, open } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { exists, localFiles, namesIn, type HostFiles } from './hostFiles.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeFsError, EXIT, UserError } from '../cli/errors.js';
 
@@ -15,22 +16,22 @@ const RUN_MARKERS = ['log.txt', 'config.yaml', '.job_config.json', 'logs'];
  * Resolves the command line's PATH (I/O). `lora-top output/my_lora`, `lora-top output/my_lora/log.txt`,
  * `lora-top -`, or nothing: the newest run under `./output`. Throws UserError with one clear line.
  */
-export async function locateRun(pathArg: string | undefined, cwd: string): Promise<RunLocation> {
+export async function locateRun(pathArg: string | undefined, cwd: string, files: HostFiles = localFiles): Promise<RunLocation> {
   if (pathArg === '-') return { kind: 'stdin' };
-  if (pathArg === undefined) return newestRunUnder(join(cwd, 'output'));
+  if (pathArg === undefined) return newestRunUnder(join(cwd, 'output'), files);
 
   const path = resolve(cwd, pathArg);
   let info;
   try {
-    info = await stat(path);
+    info = await files.stat(path);
   } catch (error) {
     throw describeFsError(error, pathArg);
   }
-  if (info.isDirectory()) return locateInFolder(path, pathArg);
-  if (!info.isFile()) throw new UserError(`not a regular file or folder: ${pathArg}`);
-  await checkReadable(path, pathArg);
-  await assertLogFile(path, pathArg);
-  return { kind: 'log', logPath: path, folder: await folderOfLog(path) };
+  if (info.type === 'dir') return locateInFolder(path, pathArg, files);
+  if (info.type !== 'file') throw new UserError(`not a regular file or folder: ${pathArg}`);
+  await checkReadable(path, pathArg, files);
+  await assertLogFile(path, pathArg, files);
+  return { kind: 'log', logPath: path, folder: await folderOfLog(path, files) };
 }
 
 /** What the command line points at: one run, or a folder of several runs (the runs screen). */
@@ -42,32 +43,33 @@ export type Target = RunLocation | { kind: 'runs'; root: string | null; db: stri
  * still opens that run. With no PATH and no run, a UI database in the current folder (`aitk_db.db`)
  * opens its queue.
  */
-export async function locateTarget(pathArg: string | undefined, cwd: string, db: string | null = null): Promise<Target> {
+export async function locateTarget(pathArg: string | undefined, cwd: string, db: string | null = null, files: HostFiles = localFiles): Promise<Target> {
   if (pathArg === '-') return { kind: 'stdin' };
   const folder = pathArg === undefined ? join(cwd, 'output') : resolve(cwd, pathArg);
-  if (pathArg === undefined || (await isPlainFolder(folder))) {
-    const runs = await listRunFolders(folder);
+  if (pathArg === undefined || (await isPlainFolder(folder, files))) {
+    const runs = await listRunFolders(folder, files);
     if (runs.length > 1) return { kind: 'runs', root: folder, db };
     if (pathArg === undefined && runs.length === 0) {
-      const uiDb = db ?? (await existing(join(cwd, 'aitk_db.db')));
+      const uiDb = db ?? (await existing(join(cwd, 'aitk_db.db'), files));
       if (uiDb) return { kind: 'runs', root: null, db: uiDb };
     }
   }
-  return locateRun(pathArg, cwd);
+  return locateRun(pathArg, cwd, files);
 }
 
 /** A readable folder that is not itself a run folder. */
-async function isPlainFolder(path: string): Promise<boolean> {
+async function isPlainFolder(path: string, files: HostFiles): Promise<boolean> {
   try {
-    if (!(await stat(path)).isDirectory()) return false;
-    const names = await readdir(path);
+    if ((await files.stat(path)).type !== 'dir') return false;
+    const names = (await files.list(path)).map((e) => e.name);
     return !names.some((n) => RUN_MARKERS.includes(n));
   } catch {
     return false;
   }
 }
 
-async function existing(path: string): Promise<string | null> {
+async function existing(path: string, files: HostFiles): Promise<string | null> {
+  if (files.host !== null) return (await exists(files, path)) ? path : null;
   try {
     await access(path, constants.R_OK);
     return path;
@@ -77,17 +79,17 @@ async function existing(path: string): Promise<string | null> {
 }
 
 /** The run folders directly inside `parent`, with when each last changed. */
-export async function listRunFolders(parent: string): Promise<Array<{ folder: string; name: string; mtime: number }>> {
+export async function listRunFolders(parent: string, files: HostFiles = localFiles): Promise<Array<{ folder: string; name: string; mtime: number }>> {
   let entries;
   try {
-    entries = await readdir(parent, { withFileTypes: true });
+    entries = await files.list(parent);
   } catch {
     return [];
   }
   const found = await Promise.all(
-    entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map(async (entry) => {
+    entries.filter((e) => e.type === 'dir' && !e.link && !e.name.startsWith('.')).map(async (entry) => {
       const folder = join(parent, entry.name);
-      const mtime = await runActivityTime(folder);
+      const mtime = await runActivityTime(folder, files);
       return mtime === null ? null : { folder, name: entry.name, mtime };
     }),
   );
@@ -95,28 +97,27 @@ export async function listRunFolders(parent: string): Promise<Array<{ folder: st
 }
 
 /** The log a run folder is read from: log.txt, else its newest rotated log, else log.txt to come. */
-export async function logPathOfFolder(folder: string): Promise<string> {
-  try {
-    await access(join(folder, 'log.txt'));
-    return join(folder, 'log.txt');
-  } catch {
-    return (await newestRotatedLog(folder)) ?? join(folder, 'log.txt');
-  }
+export async function logPathOfFolder(folder: string, files: HostFiles = localFiles): Promise<string> {
+  if (await exists(files, join(folder, 'log.txt'))) return join(folder, 'log.txt');
+  return (await newestRotatedLog(folder, files)) ?? join(folder, 'log.txt');
 }
 
-async function locateInFolder(folder: string, shown: string): Promise<RunLocation> {
-  await checkReadable(folder, shown, constants.R_OK | constants.X_OK);
-  const names = await readdir(folder).catch((error: unknown) => {
-    throw describeFsError(error, shown);
-  });
+async function locateInFolder(folder: string, shown: string, files: HostFiles): Promise<RunLocation> {
+  await checkReadable(folder, shown, files, constants.R_OK | constants.X_OK);
+  const names = await files.list(folder).then(
+    (entries) => entries.map((e) => e.name),
+    (error: unknown) => {
+      throw describeFsError(error, shown);
+    },
+  );
   if (names.includes('log.txt')) {
-    await checkReadable(join(folder, 'log.txt'), join(shown, 'log.txt'));
-    await assertLogFile(join(folder, 'log.txt'), join(shown, 'log.txt'));
+    await checkReadable(join(folder, 'log.txt'), join(shown, 'log.txt'), files);
+    await assertLogFile(join(folder, 'log.txt'), join(shown, 'log.txt'), files);
     return { kind: 'folder', folder, logPath: join(folder, 'log.txt') };
   }
-  const rotated = await newestRotatedLog(folder);
+  const rotated = await newestRotatedLog(folder, files);
   if (rotated) {
-    await assertLogFile(rotated, rotated);
+    await assertLogFile(rotated, rotated, files);
     return { kind: 'folder', folder, logPath: rotated };
   }
   if (names.length === 0 || names.includes('config.yaml') || names.includes('.job_config.json')) {
@@ -124,7 +125,7 @@ async function locateInFolder(folder: string, shown: string): Promise<RunLocatio
     return { kind: 'folder', folder, logPath: join(folder, 'log.txt') };
   }
   // The user pointed at `output/` itself, or a training_folder holding several runs.
-  const inner = await newestRunIn(folder);
+  const inner = await newestRunIn(folder, files);
   if (inner) return inner;
   throw new UserError(
     `no ai-toolkit run in ${shown}: expected log.txt, logs/<N>_log.txt or config.yaml there (or in a run folder inside it)`,
@@ -132,13 +133,8 @@ async function locateInFolder(folder: string, shown: string): Promise<RunLocatio
 }
 
 /** The UI renames each session's log to logs/<N>_log.txt; the highest N is the newest. */
-async function newestRotatedLog(folder: string): Promise<string | null> {
-  let names: string[];
-  try {
-    names = await readdir(join(folder, 'logs'));
-  } catch {
-    return null;
-  }
+async function newestRotatedLog(folder: string, files: HostFiles): Promise<string | null> {
+  const names = await namesIn(files, join(folder, 'logs'));
   let best: { n: number; name: string } | null = null;
   for (const name of names) {
     const match = /^(\d+)_log\.txt$/.exec(name);
@@ -147,29 +143,29 @@ async function newestRotatedLog(folder: string): Promise<string | null> {
   return best ? join(folder, 'logs', best.name) : null;
 }
 
-async function newestRunIn(parent: string): Promise<RunLocation | null> {
+async function newestRunIn(parent: string, files: HostFiles): Promise<RunLocation | null> {
   let entries;
   try {
-    entries = await readdir(parent, { withFileTypes: true });
+    entries = await files.list(parent);
   } catch {
     return null;
   }
   let best: { folder: string; mtime: number } | null = null;
   for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
+    if (entry.type !== 'dir') continue;
     const folder = join(parent, entry.name);
-    const mtime = await runActivityTime(folder);
+    const mtime = await runActivityTime(folder, files);
     if (mtime !== null && (!best || mtime > best.mtime)) best = { folder, mtime };
   }
-  return best ? locateInFolder(best.folder, best.folder) : null;
+  return best ? locateInFolder(best.folder, best.folder, files) : null;
 }
 
 /** When a run folder last changed (its log, else the folder), or null when it is not a run. */
-async function runActivityTime(folder: string): Promise<number | null> {
+async function runActivityTime(folder: string, files: HostFiles): Promise<number | null> {
   let newest: number | null = null;
   for (const marker of RUN_MARKERS) {
     try {
-      const info = await stat(join(folder, marker));
+      const info = await files.stat(join(folder, marker));
       newest = Math.max(newest ?? 0, info.mtimeMs);
     } catch {
       // Not this marker.
@@ -178,8 +174,8 @@ async function runActivityTime(folder: string): Promise<number | null> {
   return newest;
 }
 
-async function newestRunUnder(outputFolder: string): Promise<RunLocation> {
-  const found = await newestRunIn(outputFolder);
+async function newestRunUnder(outputFolder: string, files: HostFiles): Promise<RunLocation> {
+  const found = await newestRunIn(outputFolder, files);
   if (found) return found;
   throw new UserError(
     `no run found: looked for ./output/<name>/log.txt in ${dirname(outputFolder)}. ` +
@@ -188,21 +184,18 @@ async function newestRunUnder(outputFolder: string): Promise<RunLocation> {
 }
 
 /** `output/<name>/log.txt` or `output/<name>/logs/3_log.txt` → `output/<name>` when it looks like a run folder. */
-async function folderOfLog(logPath: string): Promise<string | null> {
+async function folderOfLog(logPath: string, files: HostFiles): Promise<string | null> {
   let folder = dirname(logPath);
   if (basename(folder) === 'logs') folder = dirname(folder);
   for (const marker of ['config.yaml', '.job_config.json', 'samples']) {
-    try {
-      await access(join(folder, marker));
-      return folder;
-    } catch {
-      // Keep looking.
-    }
+    if (await exists(files, join(folder, marker))) return folder;
   }
   return null;
 }
 
-async function checkReadable(path: string, shown: string, mode = constants.R_OK): Promise<void> {
+/** Local files: readable by this user (a remote file's reads say so themselves). */
+async function checkReadable(path: string, shown: string, files: HostFiles, mode = constants.R_OK): Promise<void> {
+  if (files.host !== null) return;
   try {
     await access(path, mode);
     if (mode === constants.R_OK) {
@@ -221,13 +214,10 @@ const PROBE_BYTES = 1024 * 1024;
  * costs no more than that): NUL bytes mean a binary file; a full MiB with no line break at all
  * (no `\n`, no tqdm `\r`) is not a log either.
  */
-export async function assertLogFile(path: string, shown: string): Promise<void> {
-  let handle;
+export async function assertLogFile(path: string, shown: string, files: HostFiles = localFiles): Promise<void> {
   try {
-    handle = await open(path, 'r');
-    const buffer = Buffer.alloc(PROBE_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const head = buffer.subarray(0, bytesRead);
+    const head = await files.readFile(path, PROBE_BYTES);
+    const bytesRead = head.length;
     if (head.includes(0)) throw new UserError(`${shown} is a binary file, not a training log`, EXIT.usage);
     if (bytesRead === PROBE_BYTES && !head.includes(10) && !head.includes(13)) {
       throw new UserError(`${shown} has no line breaks in its first MiB: not a training log`, EXIT.usage);
@@ -235,7 +225,5 @@ export async function assertLogFile(path: string, shown: string): Promise<void> 
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw describeFsError(error, shown);
-  } finally {
-    await handle?.close();
   }
 }

@@ -1,4 +1,5 @@
-import { statSync, watch, type FSWatcher } from 'node:fs';
+import { statSync } from 'node:fs';
+import { localFiles, type HostFiles } from './hostFiles.js';
 import { join } from 'node:path';
 import { hasImage } from '../state/imageCache.js';
 import { sampledSteps } from '../state/sampleIndex.js';
@@ -34,10 +35,13 @@ export interface SampleImagesOptions {
   apply(events: RunEvent[], urgent: boolean): void;
   /** Decode images at all (off for --once). */
   decode: boolean;
+  /** Where the files are (default this machine): another host's image is fetched when it is decoded. */
+  files?: HostFiles;
 }
 
 export class SampleImages {
-  private watcher: FSWatcher | null = null;
+  private watcher: { close(): void } | null = null;
+  private readonly files: HostFiles;
   private settleTimer: NodeJS.Timeout | null = null;
   private wanted: ImageRequest[] = [];
   private readonly queue: ImageRequest[] = [];
@@ -48,7 +52,9 @@ export class SampleImages {
   private listing = false;
   private relist = false;
 
-  constructor(private readonly options: SampleImagesOptions) {}
+  constructor(private readonly options: SampleImagesOptions) {
+    this.files = options.files ?? localFiles;
+  }
 
   /** Takes a fresh listing (from the folder scan): starts watching once `samples/` exists. */
   onListed(samples: SampleFile[]): void {
@@ -82,6 +88,8 @@ export class SampleImages {
   private watchedIno: number | null = null;
 
   private folderIno(): number | null {
+    // Another host's folder: its watch looks at the folder itself.
+    if (this.files.host !== null) return 0;
     try {
       return statSync(join(this.options.folder, 'samples')).ino;
     } catch {
@@ -100,18 +108,17 @@ export class SampleImages {
       const dir = join(this.options.folder, 'samples');
       this.watchedIno = this.folderIno();
       if (this.watchedIno === null) return;
-      this.watcher = watch(dir, { persistent: false }, (_event, name) => {
+      this.watcher = this.files.watchDir(dir, (name) => {
         if (this.folderIno() !== this.watchedIno) {
           // The folder itself went (or was replaced): the next listing watches the new one.
           this.stopWatching();
           this.changed();
           return;
         }
-        if (typeof name === 'string') this.failed.delete(join(dir, name));
+        if (name !== null) this.failed.delete(join(dir, name));
         else this.failed.clear();
         this.changed();
       });
-      this.watcher.on('error', () => this.stopWatching());
     } catch {
       this.watcher = null;
     }
@@ -131,7 +138,7 @@ export class SampleImages {
     }
     this.listing = true;
     try {
-      const samples = await listSamples(this.options.folder);
+      const samples = await listSamples(this.options.folder, this.files);
       if (this.closed) return;
       if (!this.watcher) this.startWatching();
       const before = this.options.getState().samples;
@@ -188,7 +195,8 @@ export class SampleImages {
   private async decode(request: ImageRequest): Promise<void> {
     if (hasImage(this.options.getState().images, request.path, request.maxPx)) return;
     const { decodeSample } = await import('../sources/sampleImage.js');
-    const image = await decodeSample(request.path, request.maxPx);
+    const bytes = this.files.host === null ? null : await this.files.readFile(request.path).catch(() => null);
+    const image = this.files.host !== null && bytes === null ? null : await decodeSample(request.path, request.maxPx, bytes);
     if (this.closed) return;
     if (!image) {
       this.failed.set(request.path, Date.now());

@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
-import { readLossDb } from '../sources/lossDb.js';
-import { followFile, readFileBytesOnce, type Follower } from '../sources/fileFollower.js';
+import { readLossDb, readLossDbOn } from '../sources/lossDb.js';
+import type { Follower } from '../sources/fileFollower.js';
+import { localFiles, type HostFiles } from './hostFiles.js';
+import type { ControlOptions } from '../control/controlSource.js';
 import { readStream } from '../sources/stdinSource.js';
 import { LogReader } from '../parse/logReader.js';
 import { reduceRun } from '../state/reduceRun.js';
@@ -9,7 +11,7 @@ import type { RunLocation } from './locateRun.js';
 import { describeFsError } from '../cli/errors.js';
 import { listCheckpoints, listSamples, readDiskSpace, readRunConfig } from './runFolder.js';
 import { SampleImages, type ImageRequest } from './sampleImages.js';
-import type { RunControl } from '../control/controlSource.js';
+
 import { requestKindOf, type ControlAction } from '../state/controlState.js';
 
 /**
@@ -18,13 +20,14 @@ import { requestKindOf, type ControlAction } from '../state/controlState.js';
  */
 
 /** What the run folder holds; `first` adds what is read once (the config, loss_log.db). */
-async function folderEvents(folder: string, first: boolean): Promise<RunEvent[]> {
+async function folderEvents(folder: string, first: boolean, files: HostFiles): Promise<RunEvent[]> {
   const [config, checkpoints, samples, loss, space] = await Promise.all([
-    first ? readRunConfig(folder) : Promise.resolve(null),
-    listCheckpoints(folder),
-    listSamples(folder),
-    first ? readLossDb(folder) : Promise.resolve(null),
-    readDiskSpace(folder),
+    first ? readRunConfig(folder, files) : Promise.resolve(null),
+    listCheckpoints(folder, files),
+    listSamples(folder, files),
+    // loss_log.db is SQLite: another host's is queried there.
+    first ? (files.host === null ? readLossDb(folder) : readLossDbOn(files, folder)) : Promise.resolve(null),
+    readDiskSpace(folder, files),
   ]);
   const events: RunEvent[] = [];
   if (config) events.push({ type: 'configLoaded', config });
@@ -60,6 +63,14 @@ export interface GpuOptions {
   /** `--interval MS` for the resident nvidia-smi. */
   intervalMs?: number;
   nvidiaSmi?: string;
+  /** Another host's GPUs: how nvidia-smi is started there (through its SSH connection). */
+  command?: (file: string, args: string[]) => { file: string; args: string[] };
+}
+
+/** What acts on the trainer (control/controlSource.ts here, remote/remoteControl.ts on another host). */
+export interface TrainerControl {
+  act(action: ControlAction): void;
+  close(): void;
 }
 
 /** Reads everything there is now and returns the state (for `--once`). */
@@ -67,11 +78,12 @@ export async function readRunOnce(
   location: RunLocation,
   stdin: NodeJS.ReadableStream = process.stdin,
   gpu: GpuOptions = { enabled: false },
+  files: HostFiles = localFiles,
 ): Promise<RunState> {
   let state = initialRunState();
   const folder = folderOf(location);
-  const gpuEvents = gpu.enabled ? sampleGpus(gpu, folder) : Promise.resolve([]);
-  if (folder) state = reduceRun(state, stamp(await folderEvents(folder, true), Date.now()));
+  const gpuEvents = gpu.enabled && files.host === null ? sampleGpus(gpu, folder) : Promise.resolve([]);
+  if (folder) state = reduceRun(state, stamp(await folderEvents(folder, true, files), Date.now()));
 
   const reader = new LogReader();
   const push = (text: string) => {
@@ -88,7 +100,7 @@ export async function readRunOnce(
       state = reduceRun(state, reader.pushBytes(bytes, Date.now()));
     };
     // A run folder whose log.txt has not appeared yet reads as a run that is starting.
-    await readFileBytesOnce(logPath, pushBytes).catch((error: unknown) => {
+    await files.readChunks(logPath, pushBytes).catch((error: unknown) => {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeFsError(error, logPath);
     });
   }
@@ -145,6 +157,10 @@ export interface WatchOptions {
   heavyAfterMs?: number;
   /** How the log is followed: by fs.watch and a 1 s poll (default), or by a slower poll alone. */
   follow?: { pollMs: number; watch: boolean };
+  /** Where the run's files are (default this machine). */
+  files?: HostFiles;
+  /** Makes the control side (default: this machine's, with /proc and the keeper). */
+  startControl?: (options: ControlOptions) => TrainerControl;
 }
 
 /** Follows a run live. */
@@ -153,6 +169,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
   // The folder is listed again now and then (new checkpoints, free space); at once when the log says a
   // save happened. samples/ has a watch of its own.
   const rescanMs = options.rescanMs ?? 5000;
+  const files = options.files ?? localFiles;
   let state = initialRunState();
   let notified: RunState | null = null;
   let notifyTimer: NodeJS.Timeout | null = null;
@@ -186,7 +203,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     } else if (!notifyTimer) notifyTimer = setTimeout(notify, notifyMs);
   };
   // What the log already held when lora-top started is a backfill, not live progress.
-  let backfillBytes = location.kind === 'stdin' ? 0 : sizeOf(location.logPath);
+  let backfillBytes = location.kind === 'stdin' || files.host !== null ? 0 : sizeOf(location.logPath);
   const onText = (text: string, at: number) => {
     const live = backfillBytes <= 0;
     if (!live) backfillBytes -= Buffer.byteLength(text);
@@ -210,16 +227,22 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
         getState: () => state,
         apply: (events, urgent) => apply(stamp(events, Date.now()), urgent),
         decode: options.previews === true,
+        files,
       })
     : null;
   const rescan = async (first: boolean) => {
     if (!folder || closed) return;
     rescanTimer = null;
     scanning = true;
-    const events = await folderEvents(folder, first);
+    const events = await folderEvents(folder, first, files).catch(() => null);
     scanning = false;
     if (closed) return;
-    apply(stamp(events, Date.now()));
+    // Another host that could not be reached lists nothing: that is no news about the run.
+    if (events && files.reachable()) apply(stamp(events, Date.now()));
+    else if (first) {
+      rescanTimer = setTimeout(() => void rescan(true), 1000);
+      return;
+    }
     void gate.then(() => {
       if (!closed) images?.onListed(state.samples);
     });
@@ -236,16 +259,17 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
   };
 
   // The trainer's process and its control channel (loaded after the first frame, like the GPU side).
-  let control: RunControl | null = null;
+  let control: TrainerControl | null = null;
   const pendingActions: ControlAction[] = [];
   if (options.noControl) {
     apply([{ at: Date.now(), event: { type: 'controlChannel', pid: null, source: null, db: null, noChannel: options.noControl, readonly: false } }]);
   }
   if (options.control && location.kind !== 'stdin') {
     const controlOptions = options.control;
-    void gate.then(() => import('../control/controlSource.js')).then(({ RunControl }) => {
+    void gate.then(() => (options.startControl ? null : import('../control/controlSource.js'))).then((local) => {
       if (closed) return;
-      control = new RunControl({
+      const start = options.startControl ?? ((o: ControlOptions) => new local!.RunControl(o));
+      control = start({
         folder,
         logPath: location.logPath,
         getState: () => state,
@@ -276,7 +300,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
           trainerPid = pid;
           apply([{ at: Date.now(), event: { type: 'trainerProcess', pid, visibleDevices: pid === null ? null : visibleDevices(pid) } }]);
         };
-        if (options.control && location.kind !== 'stdin') {
+        if ((options.control && location.kind !== 'stdin') || files.host !== null) {
           // The control side already finds the trainer (and trusts it by its start time): follow it.
           const follow = (next: RunState) => announce(next.control.alive === false ? null : next.control.pid);
           listeners.add(follow);
@@ -290,6 +314,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
           lookForTrainer();
         }
         gpuMonitor = startGpuMonitor({
+          ...(gpu.command ? { command: gpu.command, hostReadings: false } : {}),
           ...(gpu.intervalMs ? { intervalMs: gpu.intervalMs } : {}),
           ...(gpu.nvidiaSmi ? { nvidiaSmi: gpu.nvidiaSmi } : {}),
           trainerPid: () => trainerPid,
@@ -300,8 +325,13 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
   }
 
   // The folder's facts (config, loss history) go in before the log so that the log adds to them.
-  void rescan(true).then(() => {
+  void rescan(true).then(async () => {
     if (closed) return;
+    if (location.kind !== 'stdin' && files.host !== null) {
+      // Another host's log: what it holds now is the backfill.
+      backfillBytes = await files.stat(location.logPath).then((info) => info.size, () => 0);
+      if (closed) return;
+    }
     if (location.kind === 'stdin') {
       stdinHandle = readStream(options.stdin ?? process.stdin, {
         onText,
@@ -312,7 +342,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
       // fs.watch brings each write at once on local disks; the poll is the fallback for network and
       // container mounts, where a second is still prompt for a step that takes seconds (and polling
       // less often keeps lora-top's own CPU use down over hours).
-      follower = followFile(location.logPath, {
+      follower = files.follow(location.logPath, {
         onText,
         onReset: () => {
           reader.reset();

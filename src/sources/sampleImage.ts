@@ -8,12 +8,12 @@ import type { RawImage } from '../view/halfBlock.js';
  */
 export const PREVIEW_MAX_PX = 96;
 
-export async function decodeSample(path: string, maxPx = PREVIEW_MAX_PX): Promise<RawImage | null> {
+export async function decodeSample(path: string, maxPx = PREVIEW_MAX_PX, bytes: Buffer | null = null): Promise<RawImage | null> {
   if (!/\.(jpe?g|png|webp)$/i.test(path)) return null;
   try {
     const sharp = (await import('sharp')).default;
     // The first frame of an animated WebP (video models); a file cut short (still being written) fails.
-    const { data, info } = await sharp(path, { animated: false, failOn: 'truncated' })
+    const { data, info } = await sharp(bytes ?? path, { animated: false, failOn: 'truncated' })
       .resize({ width: maxPx, height: maxPx, fit: 'inside', withoutEnlargement: true })
       .removeAlpha()
       .raw()

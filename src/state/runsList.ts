@@ -1,3 +1,4 @@
+import type { GpuReading } from '../parse/gpuTypes.js';
 import type { RunStatus } from './runState.js';
 import { isFinished } from './runState.js';
 import type { RunSummary } from './runSummary.js';
@@ -39,6 +40,21 @@ export interface RunsEntry {
   live: boolean;
   /** Why the run could not be read, if it could not. */
   problem: string | null;
+  /** The host the run is on (`user@box`); absent or null: this machine. */
+  host?: string | null;
+}
+
+/** A host's line in the runs screen over several hosts. */
+export interface HostRow {
+  host: string;
+  link: 'up' | 'connecting' | 'down';
+  /** Since when it is up, or cannot be reached. */
+  since: number;
+  /** Why it cannot be reached (ssh's words), when it cannot. */
+  why: string | null;
+  /** Its GPUs as nvidia-smi last reported them (empty: none reported yet, or none). */
+  gpus: GpuReading[];
+  gpuProblem: string | null;
 }
 
 /** The status a list shows: the run's own, or the UI's `queued` for a job that has not started. */
@@ -141,9 +157,15 @@ export function compareEntries(sort: RunsSort, now: number | null = null) {
 }
 
 /** The entries to show: those whose name holds the filter (any case), in the chosen order. */
-export function visibleEntries(entries: readonly RunsEntry[], sort: RunsSort, filter: string, now: number | null = null): RunsEntry[] {
+export function visibleEntries(entries: readonly RunsEntry[], sort: RunsSort, filter: string, now: number | null = null, hostOrder: readonly string[] = []): RunsEntry[] {
   const needle = filter.trim().toLowerCase();
-  return entries.filter((e) => needle === '' || e.name.toLowerCase().includes(needle)).sort(compareEntries(sort, now));
+  const byRun = compareEntries(sort, now);
+  // Over several hosts the runs are grouped by host, hosts in the order they were given.
+  const rank = (e: RunsEntry) => {
+    const at = hostOrder.indexOf(e.host ?? '');
+    return at < 0 ? hostOrder.length : at;
+  };
+  return entries.filter((e) => needle === '' || e.name.toLowerCase().includes(needle)).sort((a, b) => rank(a) - rank(b) || byRun(a, b));
 }
 
 /**

@@ -10,6 +10,8 @@ import { formatAgeShort, formatDuration, formatNumber, formatSpeed } from './for
 export type RunsJsonEntry = Omit<JsonSnapshot, 'status'> & {
   status: ListStatus;
   path: string | null;
+  /** The host the run is on, over several hosts (`local`: this machine). */
+  host?: string;
   jobId?: string;
   queuePosition?: number | null;
   gpuIds?: number[];
@@ -29,6 +31,7 @@ export function runsJson(entries: readonly RunsEntry[], target: number): { runs:
     runs: visibleEntries(entries, 'status', '').map((entry) => {
       const snapshot = entry.summary?.snapshot ?? bareSnapshot(entry, target);
       const out: RunsJsonEntry = { ...snapshot, name: snapshot.name ?? entry.name, status: listStatus(entry), path: entry.folder };
+      if (entry.host) out.host = entry.host;
       if (entry.job) {
         out.jobId = entry.job.id;
         out.queuePosition = entry.job.status === 'queued' ? entry.job.queuePosition : null;

@@ -32,7 +32,7 @@ export interface PrivateSshd {
   configFile(alias: string): string;
   /** The ssh command (for --ssh-command) that reads only `configFile`'s config. */
   sshCommand(alias: string): string;
-  /** Kills the server and every session it serves (the host went away). */
+  /** Kills the server and its session processes (the link went away); what runs in the sessions sees its input end. */
   kill(): Promise<void>;
   /** Starts the server again on the same port with the same keys (the host came back). */
   restart(): Promise<void>;
@@ -162,7 +162,16 @@ export async function startSshd(): Promise<PrivateSshd> {
       return `ssh -F '${this.configFile(alias)}'`;
     },
     async kill() {
-      const pids = [server.pid!, ...sessions()];
+      // The sshd processes only (the listener and each session's): what runs in a session sees its
+      // connection end, as when the network between the two machines goes.
+      const isSshd = (pid: number) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('sshd');
+        } catch {
+          return false;
+        }
+      };
+      const pids = [server.pid!, ...sessions().filter(isSshd)];
       for (const pid of pids) {
         try {
           process.kill(pid, 'SIGKILL');

@@ -28,7 +28,7 @@ export interface RunsAppOptions {
   /** What the list is of (its folder, or the UI queue). */
   title: string;
   /** Starts following one run for its dashboard; `db`: the UI database its job is in, if it is a UI job. */
-  openRun(folder: string, logPath: string, db: string | null): RunWatch;
+  openRun(folder: string, logPath: string, db: string | null, host: string | null): RunWatch;
   /** The next frame is drawn whole. */
   repaint?(): void;
 }
@@ -103,7 +103,9 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
     return () => clearTimeout(timer);
   }, [ui.flash, clock, dispatch]);
 
-  const visible = useMemo(() => visibleEntries(entries, ui.sort, ui.filter, now), [entries, ui.sort, ui.filter, now]);
+  const hosts = catalog.hosts?.() ?? [];
+  const hostOrder = hosts.map((h) => h.host).join('\n');
+  const visible = useMemo(() => visibleEntries(entries, ui.sort, ui.filter, now, hostOrder ? hostOrder.split('\n') : []), [entries, ui.sort, ui.filter, now, hostOrder]);
   const latestEntries = useRef(entries);
   latestEntries.current = entries;
   // The runs [ and ] step through: those with something read to show.
@@ -153,7 +155,7 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
       const logPath = entry.summary?.logPath ?? join(entry.folder, 'log.txt');
       // The run shown before lets go of its run first (watches are opened and closed here, not in a state updater).
       void openedRef.current?.watch.close();
-      const next = { key: entry.key, watch: options.openRun(entry.folder, logPath, entry.job ? catalog.queue().db : null) };
+      const next = { key: entry.key, watch: options.openRun(entry.folder, logPath, entry.job ? catalog.queue().db : null, entry.host ?? null) };
       openedRef.current = next;
       setOpened(next);
       dispatch({ type: 'select', key: entry.key });
@@ -169,7 +171,7 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
       const keys = input.length > 1 && !key.ctrl && !key.meta && [...input].every((c) => c >= ' ') ? [...input].map((c) => ({ ...key, input: c })) : [{ ...key, input }];
       for (const one of keys) {
         const fresh = latest.current;
-        const shownNow = visibleEntries(latestEntries.current, fresh.sort, fresh.filter, clock());
+        const shownNow = visibleEntries(latestEntries.current, fresh.sort, fresh.filter, clock(), (catalog.hosts?.() ?? []).map((h) => h.host));
         const selectedNow = shownNow.find((e) => e.key === fresh.selected) ?? shownNow[0] ?? null;
         dispatchRunsKey(one, { ...latestCtx.current, visible: shownNow, ui: fresh, selected: selectedNow }, { ui: dispatch, quit: onQuit, open }, clock());
       }
@@ -202,7 +204,7 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
 
   const rows = useMemo(() => {
     if (opened) return null;
-    const input = { ctx, cols: size.cols, rows: size.rows, now, glyphs: app.glyphs, title: options.title, queue: catalog.queue() };
+    const input = { ctx, cols: size.cols, rows: size.rows, now, glyphs: app.glyphs, title: options.title, queue: catalog.queue(), hosts: catalog.hosts?.() ?? [] };
     if (compare) return composeLines([...compare.lines, ...Array.from({ length: Math.max(0, size.rows - 2 - compare.lines.length) }, () => []), footerLine(input)], app.theme);
     return composeLines(buildRunsList(input), app.theme);
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -1,4 +1,4 @@
-import { isActive, listStatus, silentFor, type RunsEntry } from '../../state/runsList.js';
+import { isActive, listStatus, silentFor, type HostRow, type RunsEntry } from '../../state/runsList.js';
 import { sparkline, type Glyphs } from '../../view/charts/index.js';
 import { formatAgeShort, formatClock, formatDuration, formatNumber } from '../../view/format.js';
 import { clean, fitItems, fitLine, fitLines, run, title, type ViewLine, type ViewRun } from '../viewLine.js';
@@ -21,6 +21,8 @@ export interface RunsScreenInput {
   title: string;
   /** The UI database, and why it could not be read. */
   queue: { db: string | null; problem: string | null };
+  /** Over several hosts: a line a host, its runs under it. */
+  hosts?: readonly HostRow[];
 }
 
 interface Column {
@@ -289,6 +291,48 @@ function helpLines(input: RunsScreenInput, height: number): ViewLine[] {
   return lines.slice(0, height);
 }
 
+/** The entries with each host's line before its runs (hosts in their order; a host with no runs still has its line). */
+function withHostRows(visible: readonly RunsEntry[], hosts: readonly HostRow[]): Array<RunsEntry | HostRow> {
+  if (hosts.length === 0) return [...visible];
+  const rows: Array<RunsEntry | HostRow> = [];
+  const placed = new Set<RunsEntry>();
+  for (const host of hosts) {
+    rows.push(host);
+    for (const entry of visible) {
+      if ((entry.host ?? '') !== host.host) continue;
+      rows.push(entry);
+      placed.add(entry);
+    }
+  }
+  for (const entry of visible) if (!placed.has(entry)) rows.push(entry);
+  return rows;
+}
+
+/** `── box1 · up · GPU0 18.2/24.0 GiB 96% · 3 runs`, or `── box2 · unreachable since 14:02: why`. */
+function hostLine(host: HostRow, visible: readonly RunsEntry[], input: RunsScreenInput): ViewLine {
+  const unicode = input.glyphs === 'unicode';
+  const count = visible.filter((e) => (e.host ?? '') === host.host).length;
+  const line: ViewLine = [run(unicode ? '── ' : '-- ', 'dim'), run(clean(host.host), 'title')];
+  if (host.link === 'down') {
+    line.push(run(` · unreachable since ${formatClock(host.since, input.now).slice(-5)}`, 'bad'));
+    if (host.why) line.push(run(`: ${clean(host.why)}`, 'warn'));
+  } else if (host.link === 'connecting') {
+    line.push(run(' · connecting…', 'dim'));
+  } else {
+    line.push(run(' · up', 'good'));
+    for (const gpu of host.gpus) {
+      const used = gpu.memoryUsedMiB;
+      const total = gpu.memoryTotalMiB;
+      const mem = used !== null && total !== null ? ` ${((total - used) / 1024).toFixed(1)} GiB free of ${(total / 1024).toFixed(0)}` : '';
+      const busy = gpu.utilizationPercent !== null ? ` ${gpu.utilizationPercent}%` : '';
+      line.push(run(` · GPU${gpu.index}${mem}${busy}`, used !== null && total !== null && total - used < 2048 ? 'warn' : null));
+    }
+    if (host.gpus.length === 0 && host.gpuProblem) line.push(run(` · ${clean(host.gpuProblem)}`, 'dim'));
+  }
+  line.push(run(` · ${count} run${count === 1 ? '' : 's'}`, 'dim'));
+  return line;
+}
+
 export function buildRunsList(input: RunsScreenInput): ViewLine[] {
   const height = Math.max(0, input.rows - 1);
   if (height === 0) return [];
@@ -303,10 +347,11 @@ export function buildRunsList(input: RunsScreenInput): ViewLine[] {
     if (visible.length === 0) {
       lines.push([run(input.ctx.ui.filter ? `  no run's name holds "${clean(input.ctx.ui.filter)}"` : '  no runs yet', 'dim')]);
     } else {
+      const rows = withHostRows(visible, input.hosts ?? []);
       // The selected line stays in view: the window scrolls to it.
-      const at = Math.max(0, visible.findIndex((e) => e.key === input.ctx.selected?.key));
-      const first = Math.max(0, Math.min(at - Math.floor(body / 2), visible.length - body));
-      for (const entry of visible.slice(first, first + body)) lines.push(entryLine(entry, input, layout));
+      const at = Math.max(0, rows.findIndex((r) => r !== null && 'key' in r && r.key === input.ctx.selected?.key));
+      const first = Math.max(0, Math.min(at - Math.floor(body / 2), rows.length - body));
+      for (const row of rows.slice(first, first + body)) lines.push('key' in row ? entryLine(row, input, layout) : hostLine(row, visible, input));
     }
   }
   while (lines.length < height - 1) lines.push([]);

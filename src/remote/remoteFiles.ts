@@ -1,0 +1,80 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { DirEntry, FileInfo, HostFiles } from '../run/hostFiles.js';
+import type { Follower, FollowHandlers, FollowOptions } from '../sources/fileFollower.js';
+import type { SshHost } from './sshHost.js';
+
+/**
+ * Another host's files, through its agent (I/O): the same HostFiles the local reading code uses, so
+ * a remote run folder is listed, located and followed by that code. What crosses the link: folder
+ * listings (with sizes and times in the same answer), the log from where lora-top last read it, and
+ * a file's bytes only when asked (a sample when it is shown, a config once).
+ */
+
+const KIND: Record<string, FileInfo['type']> = { f: 'file', d: 'dir', o: 'other' };
+const READ_CHUNK = 8 << 20;
+/** Most a single file read asks for (a sample image, a config). */
+const READ_MAX = 64 << 20;
+
+export function remoteFiles(host: SshHost): HostFiles {
+  const request = (op: string, args: Record<string, unknown>) => host.request(op, args);
+  return {
+    host: host.label,
+    reachable: () => host.status().kind === 'up',
+    async list(dir) {
+      const { header } = await request('list', { path: dir });
+      const rows = header.entries as Array<[string, string, number, number, number, boolean]>;
+      return rows.map(([name, kind, size, mtimeMs, ctimeMs, link]): DirEntry => ({ name, type: KIND[kind] ?? 'other', link, size, mtimeMs, ctimeMs }));
+    },
+    async stat(path) {
+      const { header } = await request('stat', { path });
+      return { type: KIND[String(header.type)] ?? 'other', size: Number(header.size), mtimeMs: Number(header.mtimeMs), ctimeMs: Number(header.ctimeMs), ino: Number(header.ino) };
+    },
+    async readFile(path, maxBytes) {
+      const { data } = await request('read', { path, offset: 0, max: maxBytes ?? READ_MAX });
+      return data ?? Buffer.alloc(0);
+    },
+    async realpath(path) {
+      return String((await request('realpath', { path })).header.path);
+    },
+    async statfs(path) {
+      const { header } = await request('statvfs', { path });
+      return { freeBytes: Number(header.free), totalBytes: Number(header.total) };
+    },
+    async readChunks(path, onBytes) {
+      for (let offset = 0; ; ) {
+        const { data } = await request('read', { path, offset, max: READ_CHUNK });
+        if (!data || data.length === 0) return;
+        onBytes(data);
+        offset += data.length;
+        if (data.length < READ_CHUNK) return;
+      }
+    },
+    follow(path: string, handlers: FollowHandlers, _options: FollowOptions): Follower {
+      // The agent looks at the file every quarter second and sends what it grew by.
+      let decoder = new StringDecoder('utf8');
+      const following = host.follow(path, 0, {
+        onData(bytes) {
+          const text = decoder.write(bytes);
+          if (text.length > 0) handlers.onText(text, Date.now());
+        },
+        onReset(why) {
+          decoder = new StringDecoder('utf8');
+          handlers.onReset?.(why);
+        },
+        onWaiting: () => handlers.onWaiting?.(),
+        onError: (message) => handlers.onError?.(new Error(message)),
+      });
+      return {
+        ready: Promise.resolve(),
+        close: async () => following.close(),
+      };
+    },
+    async querySqlite(path, sql, args) {
+      const { header } = await request('query', { db: path, sql, args });
+      return { columns: header.columns as string[], rows: header.rows as unknown[][] };
+    },
+    watchDir(path, onChange) {
+      return host.watchDir(path, () => onChange(null));
+    },
+  };
+}
