@@ -25,6 +25,7 @@ const MEASUREMENTS = {
   preview: './preview.js',
   fuzz: './fuzz.js',
   runs: './runs.js',
+  remote: './remote.js',
 };
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url));

@@ -64,7 +64,8 @@ async function bareNodeFirstByte(ctx, nodeExe) {
   }
 }
 
-function startSim(ctx, dir, jobName) {
+/** A simulated trainer (real tqdm) writing `<dir>/output/<jobName>/log.txt`, a step every `stepTime` s. */
+export function startSim(ctx, dir, jobName, stepTime = STEP_TIME) {
   const config = {
     job: 'extension',
     config: {
@@ -87,7 +88,7 @@ function startSim(ctx, dir, jobName) {
   const folder = join(dir, 'output', jobName);
   mkdirSync(folder, { recursive: true });
   const fd = openSync(join(folder, 'log.txt'), 'a');
-  const child = spawn(PYTHON, [join(ctx.root, 'test/sim/trainer.py'), configPath, '--step-time', String(STEP_TIME), '--load-time', '0.2'], { cwd: dir, stdio: ['ignore', fd, fd] });
+  const child = spawn(PYTHON, [join(ctx.root, 'test/sim/trainer.py'), configPath, '--step-time', String(stepTime), '--load-time', '0.2'], { cwd: dir, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const done = new Promise((resolve) => child.on('exit', resolve));
   return {

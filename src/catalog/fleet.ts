@@ -214,6 +214,9 @@ export function openFleet(options: FleetOptions): Fleet {
       const ssh = host === null || host === LOCAL_HOST ? null : hostSlots.get(host)?.ssh;
       return ssh ? hostAccess(ssh).files : localFiles;
     },
+    readSample(host, path) {
+      return this.filesOf(host).readFile(path);
+    },
     sshOf(host) {
       return host === null ? null : (hostSlots.get(host)?.ssh ?? null);
     },

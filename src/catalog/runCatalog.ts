@@ -54,6 +54,8 @@ export interface RunCatalog {
   queue(): { db: string | null; problem: string | null };
   /** Over several hosts: each host's line (reachable or not, its GPUs), in the order given. */
   hosts?(): HostRow[];
+  /** A sample's bytes from the host its run is on (for the comparison's pictures). */
+  readSample?(host: string, path: string): Promise<Buffer>;
   close(): Promise<void>;
 }
 

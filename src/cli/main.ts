@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli, USAGE, type CliOptions } from './args.js';
@@ -103,6 +103,14 @@ async function collectTargets(options: CliOptions): Promise<FleetTarget[]> {
   const add = (arg: string, where: string) => {
     const parsed = parseTarget(arg);
     if (parsed.kind === 'error') throw new UserError(`${where}${parsed.message}`);
+    if (parsed.kind === 'local') {
+      // A local target that is not there is a usage error now, not a line in a list.
+      try {
+        statSync(parsed.path);
+      } catch (error) {
+        throw describeFsError(error, parsed.path);
+      }
+    }
     targets.push(parsed.kind === 'remote' ? { destination: parsed.target.destination, path: parsed.target.path } : { destination: null, path: parsed.path });
   };
   for (const path of options.paths) add(path, '');
@@ -127,6 +135,12 @@ async function collectTargets(options: CliOptions): Promise<FleetTarget[]> {
  */
 async function runHosts(options: CliOptions): Promise<number> {
   const targets = await collectTargets(options);
+  if (options.metrics) {
+    // A bad address is said before any host is reached.
+    const { parseListenAddress } = await import('../metrics/metricsServer.js');
+    const listen = parseListenAddress(options.metrics);
+    if ('error' in listen) throw new UserError(`--metrics: ${listen.error}`);
+  }
   const [{ HostPool, hostAccess }, { openFleet }, { remotePath }] = await Promise.all([
     import('../remote/hostPool.js'),
     import('../catalog/fleet.js'),

@@ -132,6 +132,8 @@ export interface RunWatch {
   wantImages(requests: ImageRequest[]): void;
   /** Acts on the trainer (freeze, resume, save now, sample now, stop); the outcome arrives as state. */
   act(action: ControlAction): void;
+  /** A sample file as the picture encoders take it: its path here, its bytes from another host. */
+  readSample?: (path: string) => Promise<Buffer | string>;
   /**
    * The screen's first frame is up: the heavy starts (sharp, nvidia-smi, /proc scans) may begin.
    * Without this call they begin after a short while anyway.
@@ -363,6 +365,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     wantImages(requests) {
       images?.want(requests);
     },
+    ...(files.host !== null ? { readSample: (path: string) => files.readFile(path) } : {}),
     firstFrame() {
       openGate();
     },

@@ -186,7 +186,7 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   }, [run, ui, size.cols, size.rows, options.glyphs, imageMode, protocol]);
   useEffect(() => {
     if (!graphics || !gallery?.imageArea || !gallery.imagePath || protocol === null || protocol === 'blocks') return;
-    void graphics.draw(gallery.imagePath, gallery.imageArea, protocol);
+    void graphics.draw(gallery.imagePath, gallery.imageArea, protocol, watch.readSample);
   }, [graphics, gallery?.imagePath, gallery?.imageArea?.cols, gallery?.imageArea?.rows, protocol]);
 
   // Notifications: once each, and only for a run seen alive in this session.
@@ -228,7 +228,7 @@ export function App({ watch, options, onQuit }: { watch: RunWatch; options: AppO
   const shownPath = shownSample(run, ui)?.sample;
   useEffect(() => {
     if (!pictures || !area || shownPath?.kind !== 'image' || ui.screen !== 'dashboard') return;
-    pictures.want({ path: shownPath.path, cols: area.cols, rows: area.rows });
+    pictures.want({ path: shownPath.path, cols: area.cols, rows: area.rows, read: watch.readSample });
   }, [pictures, shownPath?.path, shownPath?.kind, area?.cols, area?.rows, ui.screen]);
   // Where a picture drawn into a hole (iTerm2, sixel) goes, for the frame writer to draw after the frame.
   const placed = pictures && area && shownPath?.kind === 'image' ? pictures.placed({ path: shownPath.path, cols: area.cols, rows: area.rows }) : null;

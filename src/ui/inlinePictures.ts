@@ -22,6 +22,8 @@ export interface PictureSlot {
   path: string;
   cols: number;
   rows: number;
+  /** The file's bytes where it is not on this machine (a run on another host); else read from `path`. */
+  read?: (path: string) => Promise<Buffer | string>;
 }
 
 /** A picture ready to be shown: the cells it fills (inside the slot, its shape kept). */
@@ -109,7 +111,8 @@ export class InlinePictures implements PictureLookup {
   private async prepare(slot: PictureSlot, key: string, protocol: InlineProtocol): Promise<void> {
     try {
       const sharp = (await import('sharp')).default;
-      const meta = await sharp(slot.path, { animated: false }).metadata();
+      const input = slot.read ? await slot.read(slot.path) : slot.path;
+      const meta = await sharp(input, { animated: false }).metadata();
       const width = meta.width ?? 1;
       const height = meta.height ?? 1;
       const cell = this.cellPx() ?? { width: 10, height: 20 };
@@ -121,7 +124,7 @@ export class InlinePictures implements PictureLookup {
       const rows = Math.max(1, Math.min(maxRows, Math.round((height * scale) / cell.height)));
       // Pixels for those cells, but no more than twice the file's own (the terminal scales the rest: less to send).
       const px = graphicsPixelSize(cols, rows, cell, { width, height });
-      const resized = sharp(slot.path, { animated: false }).resize({ width: px.width, height: px.height, fit: 'inside' });
+      const resized = sharp(input, { animated: false }).resize({ width: px.width, height: px.height, fit: 'inside' });
       let payload: string | null = null;
       let id = 0;
       if (protocol === 'sixel') {

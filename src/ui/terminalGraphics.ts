@@ -85,18 +85,19 @@ export class TerminalGraphics {
   }
 
   /** Draws a sample file into a cell area of the screen. Resolves false when it could not. */
-  async draw(path: string, area: CellArea, protocol: ImageProtocolChoice): Promise<boolean> {
+  async draw(path: string, area: CellArea, protocol: ImageProtocolChoice, read?: (path: string) => Promise<Buffer | string>): Promise<boolean> {
     if (protocol === 'blocks') return false;
     const generation = ++this.generation;
     try {
       const sharp = (await import('sharp')).default;
-      const meta = await sharp(path, { animated: false }).metadata();
+      const input = read ? await read(path) : path;
+      const meta = await sharp(input, { animated: false }).metadata();
       const size = graphicsPixelSize(area.cols, area.rows, this.cellPx, { width: meta.width ?? 1, height: meta.height ?? 1 });
       const cell = this.cellPx ?? { width: 10, height: 20 };
       const cols = Math.max(1, Math.min(area.cols, Math.ceil(size.width / cell.width)));
       const rows = Math.max(1, Math.min(area.rows, Math.ceil(size.height / cell.height)));
       const col = area.col + Math.max(0, Math.floor((area.cols - cols) / 2));
-      const resized = sharp(path, { animated: false }).resize({ width: size.width, height: size.height, fit: 'inside' });
+      const resized = sharp(input, { animated: false }).resize({ width: size.width, height: size.height, fit: 'inside' });
       let payload: string;
       if (protocol === 'sixel') {
         const { data, info } = await resized.removeAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -126,7 +126,11 @@ describe('bad input', () => {
       [['--bogus'], /unknown option '--bogus' \(see lora-top --help\)/],
       [['--target', 'abc'], /--target needs a whole number above 0, got "abc"/],
       [['--json'], /--json goes with --once/],
-      [['a', 'b'], /one PATH at most/],
+      [['a', 'b'], /no such file or directory: a/],
+      [['a b:/x'], /not a host name: "a b" in a b:\/x/],
+      [['ssh://box:99999/x'], /bad port in ssh:\/\/box:99999\/x/],
+      [['--no-tui'], /--no-tui goes with --metrics/],
+      [['-', 'box:/x'], /standard input \(-\) is one PATH on its own/],
       [['--demo', 'x'], /--demo takes no PATH/],
     ] as Array<[string[], RegExp]>) {
       const r = cli(args);

@@ -126,7 +126,13 @@ export function RunsApp({ catalog, options, onQuit }: { catalog: RunCatalog; opt
     if (!compare) return;
     let live = true;
     const wanted = compare.wishes;
-    void Promise.all(wanted.map(async (w) => [w.path, images.get(w.path) ?? (await decodeSample(w.path, w.maxPx))] as const)).then((decoded) => {
+    // A run on another host: its sample's bytes come from there.
+    const hostOf = new Map(marked.flatMap((e) => (e.host && e.host !== 'local' ? (e.summary?.snapshot.samples ?? []).map((x) => [x.path, e.host!] as const) : [])));
+    const bytesOf = async (path: string) => {
+      const host = hostOf.get(path);
+      return host && catalog.readSample ? catalog.readSample(host, path).catch(() => null) : null;
+    };
+    void Promise.all(wanted.map(async (w) => [w.path, images.get(w.path) ?? (await decodeSample(w.path, w.maxPx, await bytesOf(w.path)))] as const)).then((decoded) => {
       if (!live) return;
       const next = new Map<string, RawImage>();
       const failed = new Set<string>();
