@@ -271,3 +271,45 @@ describe('a dashboard opened from the runs screen', () => {
     expect(press({ input: '', escape: true }, {}).went).toEqual([]);
   });
 });
+
+describe('the runs of several hosts', () => {
+  const gpu = (index: number, used: number, total: number) => ({ index, name: 'NVIDIA GeForce RTX 4090', uuid: null, memoryUsedMiB: used, memoryTotalMiB: total, utilizationPercent: 97, temperatureC: 70, powerW: 300, powerLimitW: 450, clockMHz: 2500 });
+  const hosts = [
+    { host: 'gpu1', link: 'up' as const, since: NOW - 60_000, why: null, gpus: [gpu(0, 18_000, 24_564)], gpuProblem: null },
+    { host: 'ubuntu@gpu2', link: 'down' as const, since: Date.parse('2026-11-28T11:02:00Z'), why: 'ssh: connect to host gpu2 port 22: Connection refused', gpus: [], gpuProblem: null },
+    { host: 'gpu3', link: 'up' as const, since: NOW, why: null, gpus: [], gpuProblem: 'nvidia-smi not found on the host: no GPU figures' },
+  ];
+  const onHosts = (): RunsEntry[] => [
+    { ...entry('b_on_gpu2', completed()), key: 'gpu2/b', host: 'ubuntu@gpu2' },
+    { ...entry('a_on_gpu1', training(), { live: true }), key: 'gpu1/a', host: 'gpu1' },
+    { ...entry('c_on_gpu1', failed()), key: 'gpu1/c', host: 'gpu1' },
+  ];
+
+  it('groups runs under their host line, in the hosts order; each line says up (GPU headroom) or unreachable since, and why', () => {
+    const entries = onHosts();
+    const ui = initialRunsUi();
+    const visible = visibleEntries(entries, ui.sort, ui.filter, NOW, hosts.map((h) => h.host));
+    expect(visible.map((e) => e.name)).toEqual(['a_on_gpu1', 'c_on_gpu1', 'b_on_gpu2']);
+    const ctx = { visible, ui, selected: visible[0] ?? null, promptCount: 0 };
+    const text = plain(buildRunsList({ ctx, cols: 120, rows: 20, now: NOW, glyphs: 'unicode', title: '3 hosts', queue: { db: null, problem: null }, hosts }));
+    const at = (needle: string) => text.findIndex((l) => l.includes(needle));
+    expect(at('── gpu1 · up')).toBeLessThan(at('a_on_gpu1'));
+    expect(at('c_on_gpu1')).toBeLessThan(at('── ubuntu@gpu2'));
+    expect(at('── ubuntu@gpu2')).toBeLessThan(at('b_on_gpu2'));
+    expect(text[at('── gpu1 · up')]).toContain('GPU0 6.4 GiB free of 24 97%');
+    expect(text[at('── gpu1 · up')]).toContain('2 runs');
+    expect(text[at('── ubuntu@gpu2')]).toContain('unreachable since 11:02: ssh: connect to host gpu2 port 22: Connection refused');
+    // A host with no run yet still has its line.
+    expect(text[at('── gpu3')]).toMatch(/up · nvidia-smi not found on the host: no GPU figures · 0 runs/);
+    for (const cols of [40, 80, 200]) for (const line of plain(buildRunsList({ ctx, cols, rows: 24, now: NOW, glyphs: 'unicode', title: 'h', queue: { db: null, problem: null }, hosts }))) expect([...line].length).toBeLessThanOrEqual(cols);
+  });
+
+  it('keeps the selected run in view among host lines', () => {
+    const many: RunsEntry[] = Array.from({ length: 30 }, (_, i) => ({ ...entry(`run_${String(i).padStart(2, '0')}`, completed()), key: `k${i}`, host: i < 15 ? 'gpu1' : 'gpu3' }));
+    const ui = { ...initialRunsUi(), sort: 'name' as const };
+    const visible = visibleEntries(many, ui.sort, ui.filter, NOW, hosts.map((h) => h.host));
+    const ctx = { visible, ui, selected: visible[29]!, promptCount: 0 };
+    const text = plain(buildRunsList({ ctx, cols: 100, rows: 12, now: NOW, glyphs: 'unicode', title: 'h', queue: { db: null, problem: null }, hosts }));
+    expect(text.some((l) => l.includes('run_29'))).toBe(true);
+  });
+});
