@@ -7,7 +7,7 @@ import { CLI, hasSimDeps, startSim, writeSimConfig, type SimRun } from '../helpe
 import { sshUnavailable, startSshd, type PrivateSshd } from '../helpers/sshd.js';
 import { hasTmux, startTmux } from '../helpers/tmux.js';
 import { until } from '../helpers/until.js';
-import { parsePrometheusText } from '../helpers/promText.js';
+import { parsePromText } from '../helpers/promText.js';
 
 // lora-top's command line over SSH, end to end: two hosts (two sshd on two ports, named in one
 // ssh_config that --ssh-command points at) on one runs screen in tmux, a folder of remote runs as
@@ -118,10 +118,10 @@ describe.skipIf(sshUnavailable !== null || !hasSimDeps)(`lora-top over SSH${sshU
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       const url = await until(() => /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr)?.[1], 'the metrics address', 30_000);
-      let parsed = parsePrometheusText(await (await fetch(url)).text());
+      let parsed = parsePromText(await (await fetch(url)).text());
       for (let i = 0; i < 200 && !(parsed.families.get('lora_top_run_step')?.samples.length === 2); i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        parsed = parsePrometheusText(await (await fetch(url)).text());
+        parsed = parsePromText(await (await fetch(url)).text());
       }
       const steps = parsed.families.get('lora_top_run_step')!.samples;
       expect(steps.map((s) => `${s.labels.host}/${s.labels.run}`).sort()).toEqual(['box2/delta_live', 'box2/gamma_done']);

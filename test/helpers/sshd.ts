@@ -126,6 +126,25 @@ export async function startSshd(): Promise<PrivateSshd> {
   };
   const user = os.userInfo().username;
   const knownHosts = path.join(dir, 'known_hosts');
+  const configFile = (alias: string): string => {
+    const file = path.join(dir, `ssh_config_${alias}`);
+    fs.writeFileSync(
+      file,
+      [
+        `Host ${alias}`,
+        '  HostName 127.0.0.1',
+        `  Port ${port}`,
+        `  User ${user}`,
+        `  IdentityFile ${path.join(dir, 'client_key')}`,
+        '  IdentitiesOnly yes',
+        '  StrictHostKeyChecking no',
+        `  UserKnownHostsFile ${knownHosts}`,
+        '  LogLevel ERROR',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  };
   return {
     port,
     user,
@@ -139,27 +158,9 @@ export async function startSshd(): Promise<PrivateSshd> {
       '-o', 'LogLevel=ERROR',
       `${user}@127.0.0.1`,
     ],
-    configFile(alias) {
-      const file = path.join(dir, `ssh_config_${alias}`);
-      fs.writeFileSync(
-        file,
-        [
-          `Host ${alias}`,
-          '  HostName 127.0.0.1',
-          `  Port ${port}`,
-          `  User ${user}`,
-          `  IdentityFile ${path.join(dir, 'client_key')}`,
-          '  IdentitiesOnly yes',
-          '  StrictHostKeyChecking no',
-          `  UserKnownHostsFile ${knownHosts}`,
-          '  LogLevel ERROR',
-          '',
-        ].join('\n'),
-      );
-      return file;
-    },
+    configFile: (alias: string) => configFile(alias),
     sshCommand(alias) {
-      return `ssh -F '${this.configFile(alias)}'`;
+      return `ssh -F '${configFile(alias)}'`;
     },
     async kill() {
       // The sshd processes only (the listener and each session's): what runs in a session sees its
