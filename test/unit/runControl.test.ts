@@ -210,6 +210,8 @@ describe('the real trainer still is, from every source', () => {
       w.source.act({ type: 'resume' });
       await until(() => w.events.at(-1)?.type === 'trainerProcessState' && !(w.events.at(-1) as { stopped: boolean }).stopped, 'running again');
       await until(() => [trainer.id.pid, ...trainer.workers].every((pid) => /^[RSD]$/.test(processState(pid) ?? '')), 'all running again');
+      // Python runs its handler (which records the signal) a moment after the kernel sets the process running.
+      await until(() => trainer.signals().length > 0, 'the SIGCONT recorded');
       expect(trainer.signals()).toEqual(['SIGCONT']);
 
       w.source.act({ type: 'stop', saveFirst: false });
@@ -310,6 +312,8 @@ describe('keepers: what the person confirmed holds without lora-top', () => {
     owner.kill('SIGKILL');
     await until(() => processState(trainer.id.pid) !== 'T' && processState(trainer.workers[0]!) !== 'T', 'the freeze lifted');
     await until(() => processState(keeper) === null, 'the keeper to end');
+    // Python runs its handler (which records the signal) a moment after the kernel sets the process running.
+    await until(() => trainer.signals().length > 0, 'the SIGCONT recorded');
     expect(trainer.signals()).toEqual(['SIGCONT']);
   });
 
