@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { DirEntry, FileInfo, HostFiles } from '../run/hostFiles.js';
 import type { Follower, FollowHandlers, FollowOptions } from '../sources/fileFollower.js';
-import type { SshHost } from './sshHost.js';
+import type { HostLinkState, SshHost } from './sshHost.js';
 
 /**
  * Another host's files, through its agent (I/O): the same HostFiles the local reading code uses, so
@@ -20,6 +20,11 @@ export function remoteFiles(host: SshHost): HostFiles {
   return {
     host: host.label,
     reachable: () => host.status().kind === 'up',
+    watchLink(onLink) {
+      const tell = (state: HostLinkState) => onLink({ link: state.kind, since: state.since, why: state.kind === 'down' ? state.why : null });
+      tell(host.status());
+      return host.subscribe(tell);
+    },
     async list(dir) {
       const { header } = await request('list', { path: dir });
       const rows = header.entries as Array<[string, string, number, number, number, boolean]>;

@@ -71,7 +71,14 @@ export function describeSshFailure(stderr: string, code: number | null, signal: 
   if (hostKey) return `host key not trusted: ${hostKey} (connect once with ssh to accept it)`;
   if (code === 127 && has(/python3/)) return 'python3 is not on the host\'s PATH (lora-top needs it there; nothing else)';
   const last = lines[lines.length - 1];
-  if (last) return last.slice(0, 160);
+  if (last) {
+    // ssh names the address and port it tried; the row already names the host.
+    const connect = /^ssh: connect to host \S+ port \d+: (.+)$/.exec(last);
+    if (connect) return connect[1]!.toLowerCase();
+    const resolve = /^ssh: Could not resolve hostname (\S+?):\s*(.+)$/.exec(last);
+    if (resolve) return `unknown host name ${resolve[1]} (${resolve[2]!.toLowerCase()})`;
+    return last.slice(0, 160);
+  }
   if (signal) return `ssh ended by ${signal}`;
   return code === 255 ? 'ssh could not connect' : `the connection ended (exit ${code ?? '?'})`;
 }

@@ -32,6 +32,8 @@ export interface HostFiles {
   readonly host: string | null;
   /** Whether the files can be reached now (another host's link may be down; what failed meanwhile says nothing). */
   reachable(): boolean;
+  /** Another host's link as it changes (told at once, then on each change); absent on this machine. */
+  watchLink?(onLink: (link: { link: 'connecting' | 'up' | 'down'; since: number; why: string | null }) => void): () => void;
   /** Throws a Node-style error (`code` ENOENT, EACCES…) when the folder cannot be listed. */
   list(dir: string): Promise<DirEntry[]>;
   stat(path: string): Promise<FileInfo>;

@@ -222,6 +222,13 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     else setTimeout(resolve, ms).unref();
   });
 
+  // Another host's link: while it is down the log's silence is the link's, not the trainer's.
+  const hostLabel = files.host;
+  const unwatchLink =
+    hostLabel !== null && files.watchLink
+      ? files.watchLink(({ link, since, why }) => apply([{ at: Date.now(), event: { type: 'hostLink', host: { label: hostLabel, link, since, why } } }], link !== 'connecting'))
+      : null;
+
   const folder = folderOf(location);
   const images = folder
     ? new SampleImages({
@@ -379,6 +386,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
       if (notifyTimer) clearTimeout(notifyTimer);
       if (rescanTimer) clearTimeout(rescanTimer);
       if (trainerTimer) clearTimeout(trainerTimer);
+      unwatchLink?.();
       images?.close();
       control?.close();
       await gpuMonitor?.close();

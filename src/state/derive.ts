@@ -83,6 +83,8 @@ export interface Liveness {
   /** The GPU has been idle this long while training (seconds), past a minute; else null. */
   gpuIdleS: number | null;
   frozen: boolean;
+  /** The run is on another host whose link is down: its silence says nothing about the trainer. */
+  unreachable: { label: string; since: number; why: string | null } | null;
 }
 
 /** The least silence that counts as a stall (`--stall-after` changes it). */
@@ -102,10 +104,12 @@ const EXIT_GRACE_MS = 3000;
  */
 export function liveness(state: RunState, now: number, stallFloorS = STALL_FLOOR_S): Liveness {
   const frozen = state.control.frozenSince !== null;
-  const running = state.status === 'training' && !frozen;
+  const host = state.host;
+  const unreachable = host !== null && host.link === 'down' ? { label: host.label, since: host.since, why: host.why } : null;
+  const running = state.status === 'training' && !frozen && unreachable === null;
   // A moment's grace: the trainer's last lines ("Job stopped", the Result block) may reach lora-top
   // just after the process is seen gone.
-  const exited = state.control.exitedAt !== null && !isFinished(state.status) && now - state.control.exitedAt >= EXIT_GRACE_MS;
+  const exited = unreachable === null && state.control.exitedAt !== null && !isFinished(state.status) && now - state.control.exitedAt >= EXIT_GRACE_MS;
   let stalledS: number | null = null;
   if (running && !exited && state.lastEventAt !== null && state.inputEnded === false) {
     const silent = (now - state.lastEventAt) / 1000;
@@ -122,5 +126,5 @@ export function liveness(state: RunState, now: number, stallFloorS = STALL_FLOOR
     }
     if (since !== null && (now - since) / 1000 >= GPU_IDLE_S) gpuIdleS = (now - since) / 1000;
   }
-  return { exited, stalledS, gpuIdleS, frozen };
+  return { exited, stalledS, gpuIdleS, frozen, unreachable };
 }

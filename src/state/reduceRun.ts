@@ -350,6 +350,9 @@ function applyEvent(d: Draft, event: Exclude<RunEvent, GpuEvent | ControlEvent>,
       d.disk = event.disk;
       d.optimizerBytes = event.optimizerBytes;
       return;
+    case 'hostLink':
+      d.host = event.host;
+      return;
     case 'inputEnded':
       d.inputEnded = true;
       if (d.finalSaved && !isFinished(d.status)) d.status = 'completed';

@@ -59,7 +59,18 @@ export type FolderEvent =
   /** A sample image, decoded small for drawing. */
   | { type: 'sampleImage'; entry: CachedImage }
   /** Free space on the output's filesystem, and the size of optimizer.pt (null when there is none). */
-  | { type: 'diskSpace'; disk: DiskSpace | null; optimizerBytes: number | null };
+  | { type: 'diskSpace'; disk: DiskSpace | null; optimizerBytes: number | null }
+  /** The link to the host the run is on (another host's run only). */
+  | { type: 'hostLink'; host: HostLink };
+
+/** The link to another host the run's files come from: while it is down the log is silent, not the trainer. */
+export interface HostLink {
+  /** The host as the person named it (`user@box`). */
+  label: string;
+  link: 'connecting' | 'up' | 'down';
+  since: number;
+  why: string | null;
+}
 
 export type RunEvent = LogEvent | FolderEvent | GpuEvent | ControlEvent;
 
@@ -134,6 +145,8 @@ export interface RunState {
   optimizerBytes: number | null;
   /** The trainer's process and lora-top's requests to it (freeze, save, sample, stop). */
   control: ControlState;
+  /** The host the run is on, and its link; null: this machine. */
+  host: HostLink | null;
 }
 
 export interface LogLine {
@@ -191,6 +204,7 @@ export function initialRunState(): RunState {
     disk: null,
     optimizerBytes: null,
     control: initialControl(),
+    host: null,
   };
 }
 

@@ -50,14 +50,14 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Processes whose command line names a lora-top ControlMaster folder: ssh clients and masters of ours. */
+/** Processes whose command line names a lora-top ControlMaster folder and this test's ssh_config: ssh clients and masters of ours (not another lora-top's on this machine). */
 function oursLeft(): string[] {
   const left: string[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (argv.includes('lora-top-ssh-') && !argv.includes('vitest')) left.push(`${entry}: ${argv.replace(/\0/g, ' ').slice(0, 120)}`);
+      if (argv.includes('lora-top-ssh-') && argv.includes(dir) && !argv.includes('vitest')) left.push(`${entry}: ${argv.replace(/\0/g, ' ').slice(0, 120)}`);
     } catch {
       // gone
     }
@@ -134,7 +134,7 @@ describe.skipIf(sshUnavailable !== null || !hasSimDeps)(`lora-top over SSH${sshU
       expect(oursLeft().length).toBeGreaterThan(0);
       child.kill('SIGKILL');
       await exited;
-      await until(() => oursLeft().length === 0, `no ssh left after SIGKILL (left: ${oursLeft().join('; ')})`, 20_000);
+      await until(() => oursLeft().length === 0, 'no ssh left after SIGKILL', 20_000);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

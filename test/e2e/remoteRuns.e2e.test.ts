@@ -11,6 +11,7 @@ import type { RunState } from '../../src/state/runState.js';
 import { processStartTime } from '../../src/sources/trainerProcess.js';
 import { processState } from '../../src/control/trainerSignals.js';
 import { listStatus } from '../../src/state/runsList.js';
+import { liveness } from '../../src/state/derive.js';
 import { readRunRecord } from '../../src/control/runRecord.js';
 import { CLI, hasSimDeps, PYTHON, startSim, TRAINER, waitForState, writeSimConfig } from '../helpers/sim.js';
 import { sshUnavailable, startSshd, type PrivateSshd } from '../helpers/sshd.js';
@@ -101,11 +102,17 @@ describe.skipIf(sshUnavailable !== null || !hasSimDeps)(`a run on another host o
     await sshd!.kill();
     const down = await until(() => (ssh.status().kind === 'down' ? ssh.status() : null), 'the host to read as unreachable', 20_000);
     expect(down.kind === 'down' && down.why.length > 0).toBe(true);
+    // The run's own state says so: the dashboard names the host and does not take the silence for a stall.
+    const said = await waitForState(watch, (s) => s.host?.link === 'down', 5_000);
+    expect(said.host).toMatchObject({ label: 'box1', link: 'down', since: down.since, why: down.kind === 'down' ? down.why : null });
+    expect(liveness(said, Date.now() + 3_600_000).unreachable).toMatchObject({ label: 'box1' });
+    expect(liveness(said, Date.now() + 3_600_000).stalledS).toBeNull();
     const stepWhenDown = watch.getState().step ?? 0;
     // The run goes on writing while the host cannot be reached.
     await until(() => new RegExp(` ${stepWhenDown + 20}/150 `).test(fs.readFileSync(log, 'latin1')) || null, 'the run to write on');
     await sshd!.restart();
     await until(() => ssh.status().kind === 'up' || null, 'the connection to come back', 40_000);
+    await waitForState(watch, (s) => s.host?.link === 'up', 5_000);
     const done = await waitForState(watch, (s) => s.status === 'completed', 60_000);
     await sim.done;
     const local = await waitForState(here, (s) => s.status === 'completed');

@@ -301,6 +301,24 @@ describe('liveness', () => {
     expect(liveness(ended.state, 60_000 + 500_000).stalledS).toBeNull();
   });
 
+  it("another host's run whose link is down: unreachable since when and why, not stalled nor exited; back up, exits and stalls count again", () => {
+    const since = new Date(2026, 11, 3, 14, 2).getTime();
+    const link = (state: 'up' | 'down', at: number) => ({ type: 'hostLink' as const, host: { label: 'root@gpu1', link: state, since: at, why: state === 'down' ? 'connection refused' : null } });
+    const run = trainedRun(60).ev(60_000, link('up', 0));
+    expect(run.state.host).toMatchObject({ label: 'root@gpu1', link: 'up' });
+    run.ev(60_100, link('down', since)).ev(60_200, processState_(false, false));
+    const life = liveness(run.state, 60_000 + 600_000);
+    expect(life).toMatchObject({ unreachable: { label: 'root@gpu1', since, why: 'connection refused' }, stalledS: null, gpuIdleS: null, exited: false });
+    expect(text(controlBanner(run.state, since + 60_000))).toBe('root@gpu1 unreachable since 14:02  connection refused · reconnecting; the log is read on from where it stopped');
+    expect(view(run.state, since + 60_000).header[0]).toMatch(/^job +TRAINING +on root@gpu1$/);
+    run.ev(60_300, link('up', 60_300));
+    expect(liveness(run.state, 60_000 + 600_000).unreachable).toBeNull();
+    // What the host said meanwhile counts again: its trainer is gone.
+    expect(liveness(run.state, 60_000 + 600_000).exited).toBe(true);
+    const silent = trainedRun(60).ev(60_000, link('down', since)).ev(60_100, link('up', 60_100));
+    expect(liveness(silent.state, 60_000 + 600_000).stalledS).not.toBeNull();
+  });
+
   it('a slow run is stalled only after five of its steps', () => {
     const run = new Run().ev(0, channel()).train(1, 12, 40_000, 40_000);
     expect(run.state.speed.secondsPerStep).toBeCloseTo(40, 0);

@@ -43,7 +43,10 @@ describe('remote targets', () => {
     expect(describeSshFailure('root@box: Permission denied (publickey,password).\r\n', 255, null)).toMatch(/^refused: Permission denied \(publickey,password\)\. \(lora-top never asks for a password/);
     expect(describeSshFailure('Host key verification failed.\n', 255, null)).toMatch(/^host key not trusted/);
     expect(describeSshFailure('sh: 1: python3: not found\n', 127, null)).toMatch(/python3 is not on the host's PATH/);
-    expect(describeSshFailure('ssh: connect to host 127.0.0.1 port 1: Connection refused\n', 255, null)).toBe('ssh: connect to host 127.0.0.1 port 1: Connection refused');
+    expect(describeSshFailure('ssh: connect to host 127.0.0.1 port 1: Connection refused\n', 255, null)).toBe('connection refused');
+    expect(describeSshFailure('ssh: connect to host 10.0.0.9 port 22: Connection timed out\n', 255, null)).toBe('connection timed out');
+    expect(describeSshFailure('ssh: Could not resolve hostname nobox: Name or service not known\n', 255, null)).toBe('unknown host name nobox (name or service not known)');
+    expect(describeSshFailure('kex_exchange_identification: read: Connection reset by peer\n', 255, null)).toBe('kex_exchange_identification: read: Connection reset by peer');
     expect(describeSshFailure('\u001b[31mevil\u001b[0m\n', 1, null)).toBe('evil');
   });
 });

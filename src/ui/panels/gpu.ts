@@ -1,5 +1,6 @@
 import type { GpuReading } from '../../parse/gpuTypes.js';
 import { selectedReading, type GpuState } from '../../state/gpuState.js';
+import type { HostLink } from '../../state/runState.js';
 import { codePointCount, progressBar, sparkline, type Glyphs } from '../../view/charts/index.js';
 import { formatGib } from '../../view/format.js';
 import { clean, fitItems, fitLines, run, title, type ViewLine, type ViewRun, type ViewStyle } from '../viewLine.js';
@@ -44,8 +45,10 @@ function trainerLine(gpu: GpuState, width: number): ViewLine {
 }
 
 /** Why there is no reading, when there is none: one line instead of a panel. */
-function noReading(gpu: GpuState): ViewRun | null {
+function noReading(gpu: GpuState, host: HostLink | null): ViewRun | null {
   const reading = selectedReading(gpu);
+  // nvidia-smi runs over the host's link: its failure while the link is down is the link's.
+  if (gpu.problem && host?.link === 'down') return run(`no GPU figures while ${clean(host.label)} is unreachable`, 'dim');
   if (gpu.problem && (gpu.problem.kind !== 'stalled' || !reading)) return run(clean(gpu.problem.message), gpu.problem.kind === 'missing' ? 'dim' : 'warn');
   if (!reading) return run('waiting for nvidia-smi…', 'dim');
   return null;
@@ -55,7 +58,7 @@ function gpuLines({ run: state, glyphs }: PanelInput, rows: number, width: numbe
   if (rows <= 0) return [];
   const gpu = state.gpu;
   const reading = selectedReading(gpu);
-  const none = noReading(gpu);
+  const none = noReading(gpu, state.host);
   if (none || !reading) return [[run(glyphs === 'unicode' ? '── GPU ' : '-- GPU ', 'title'), none ?? run('')]];
   const lines: ViewLine[] = [title('GPU', width, glyphs, [run(`${reading.index} ${clean(reading.name)}`, 'dim')])];
   if (gpu.problem?.kind === 'stalled') lines.push([run(clean(gpu.problem.message), 'warn')]);
@@ -92,7 +95,7 @@ export const gpuPanel: Panel = {
   priority: 3,
   wants({ run: state }) {
     const gpu = state.gpu;
-    if (noReading(gpu)) return { min: 1, ideal: 1, max: 1 };
+    if (noReading(gpu, state.host)) return { min: 1, ideal: 1, max: 1 };
     const lines = 5 + (gpu.problem?.kind === 'stalled' ? 1 : 0) + (gpu.host ? 1 : 0) + Math.max(0, gpu.gpus.length - 1);
     return { min: 3, ideal: lines, max: lines };
   },
@@ -100,6 +103,6 @@ export const gpuPanel: Panel = {
   key({ run: state, glyphs }, box) {
     const gpu = state.gpu;
     // A new reading (every second or so) changes the figures; the rest changes with news of its own.
-    return `${box.cols}x${box.rows}|${gpu.lastReadingAt}|${gpu.history.length}|${gpu.selected}|${gpu.gpus.length}|${gpu.problem?.kind}|${gpu.problem?.message}|${gpu.processMatch}|${gpu.trainerPid}|${gpu.processMemoryMiB}|${gpu.host?.memUsedBytes}|${gpu.host?.cpuPercent}|${glyphs}`;
+    return `${box.cols}x${box.rows}|${gpu.lastReadingAt}|${gpu.history.length}|${gpu.selected}|${gpu.gpus.length}|${gpu.problem?.kind}|${gpu.problem?.message}|${gpu.processMatch}|${gpu.trainerPid}|${gpu.processMemoryMiB}|${gpu.host?.memUsedBytes}|${gpu.host?.cpuPercent}|${state.host?.link}|${glyphs}`;
   },
 };

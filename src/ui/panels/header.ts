@@ -1,7 +1,7 @@
 import { liveness, sessionElapsed, stallLimitSeconds, STALL_FLOOR_S } from '../../state/derive.js';
 import { selectedReading } from '../../state/gpuState.js';
 import { isFinished, type RunState, type RunStatus } from '../../state/runState.js';
-import { formatDuration, formatGib } from '../../view/format.js';
+import { formatClock, formatDuration, formatGib } from '../../view/format.js';
 import { clean, fitItems, fitLines, run, type ViewLine, type ViewRun } from '../viewLine.js';
 import { fixedRows, type Panel } from './panel.js';
 import type { RunNav } from '../keymap.js';
@@ -29,6 +29,10 @@ const REQUEST_NEWS_MS = 15_000;
 export function controlBanner(state: RunState, now: number, stallFloorS = STALL_FLOOR_S): ViewRun[] | null {
   const life = liveness(state, now, stallFloorS);
   const c = state.control;
+  if (life.unreachable) {
+    const { label, since, why } = life.unreachable;
+    return [run(`${clean(label)} unreachable since ${formatClock(since, now)}`, 'bad'), run(`  ${why ? `${clean(why)} · ` : ''}reconnecting; the log is read on from where it stopped`, 'dim')];
+  }
   if (life.exited) {
     const last = state.recentLines[state.recentLines.length - 1]?.text;
     return [run('trainer exited unexpectedly (killed? out of memory?)', 'bad'), ...(last ? [run(`  last log line: ${clean(last)}`, 'dim')] : [])];
@@ -66,6 +70,8 @@ function headerLines(state: RunState, now: number, width: number, stallFloorS: n
   const chip = frozen ? run(' FROZEN ', 'status:saving') : run(` ${STATUS_WORD[state.status]} `, `status:${state.status}`);
   // Opened from the runs screen: which of its runs this is.
   const first: ViewRun[][] = [...(nav ? [[run(`${nav.position + 1}/${nav.count}`, 'dim')]] : []), [run(name, 'title')], [chip]];
+  // Another host's run says where it is.
+  if (state.host) first.push([run(`on ${clean(state.host.label)}`, state.host.link === 'down' ? 'bad' : 'dim')]);
   if (state.phase) {
     const progress = state.phase.n !== null && state.phase.total !== null ? ` ${state.phase.n}/${state.phase.total}` : '';
     const detail = state.phase.detail ? ` (${clean(state.phase.detail)})` : '';

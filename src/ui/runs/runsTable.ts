@@ -308,14 +308,17 @@ function withHostRows(visible: readonly RunsEntry[], hosts: readonly HostRow[]):
   return rows;
 }
 
-/** `── box1 · up · GPU0 18.2/24.0 GiB 96% · 3 runs`, or `── box2 · unreachable since 14:02: why`. */
+/** `── box1 · up · GPU0 18.2/24.0 GiB 96% · 3 runs`, or `── box2 · unreachable since 14:02 · why`. */
 function hostLine(host: HostRow, visible: readonly RunsEntry[], input: RunsScreenInput): ViewLine {
   const unicode = input.glyphs === 'unicode';
   const count = visible.filter((e) => (e.host ?? '') === host.host).length;
   const line: ViewLine = [run(unicode ? '── ' : '-- ', 'dim'), run(clean(host.host), 'title')];
   if (host.link === 'down') {
-    line.push(run(` · unreachable since ${formatClock(host.since, input.now).slice(-5)}`, 'bad'));
-    if (host.why) line.push(run(`: ${clean(host.why)}`, 'warn'));
+    line.push(run(` · unreachable since ${formatClock(host.since, input.now)}`, 'bad'));
+    // The runs it had stay listed as last seen; the reason, the longest part, goes last.
+    if (count > 0) line.push(run(` · ${count} run${count === 1 ? '' : 's'} as last seen`, 'dim'));
+    if (host.why) line.push(run(` · ${clean(host.why)}`, 'warn'));
+    return line;
   } else if (host.link === 'connecting') {
     line.push(run(' · connecting…', 'dim'));
   } else {
