@@ -43,6 +43,8 @@ async function run(options: CliOptions): Promise<number> {
   if (options.hostsFile !== null || options.paths.length > 1 || options.paths.some(looksRemote)) return runHosts(options);
 
   const location = await locateTarget(options.path ?? (stdinIsPiped() ? '-' : undefined), process.cwd(), options.db);
+  // A folder of runs served as metrics goes the way several targets go (the fleet collects them).
+  if (location.kind === 'runs' && options.metrics && location.root !== null && options.db === null) return runHosts(options);
   if (location.kind === 'runs') return showRuns(location, options);
   if (options.once || !process.stdout.isTTY) return printSnapshot(await readRunOnce(location, process.stdin, gpuOptions(options)), options);
   const watch = watchRun(location, { gpu: gpuOptions(options), previews: true, control: controlOptions(options), heavyAfterMs: 1000 });
@@ -213,7 +215,7 @@ async function runHosts(options: CliOptions): Promise<number> {
         const hostsShown = [...new Set(targets.map((t) => t.destination?.label ?? 'local'))];
         return await startRunsScreen(fleet, {
           ...dashboardOptions(options),
-          title: hostsShown.length === 1 ? `${hostsShown[0]}:${targets[0]!.path || '~'}` : `${hostsShown.length} hosts`,
+          title: targets.length === 1 && !targets[0]!.destination ? targets[0]!.path : hostsShown.length === 1 ? `${hostsShown[0]}:${targets[0]!.path || '~'}` : `${hostsShown.length} hosts`,
           openRun: (folder, logPath, db, host) => watchOn(host === 'local' ? null : host, { kind: 'folder', folder, logPath }, fleet.filesOf(host)),
         });
       } finally {

@@ -97,7 +97,13 @@ describe.skipIf(sshUnavailable !== null || !hasSimDeps)(`lora-top over SSH${sshU
       expect(at('box2 · up')).toBeLessThan(at('delta_live'));
       expect(lines[at('box1 · up')]).toContain('2 runs');
       // Open the live run on box2.
-      for (let i = 0; i < 6 && !/▸.*delta_live/.test(t.screen()); i++) t.send('Down');
+      // One step at a time: each Down waits for the selection to move (keys sent at once overshoot).
+      const selected = (s: string) => /▸ +(\S+)/.exec(s)?.[1] ?? null;
+      for (let i = 0; i < 6 && selected(t.screen()) !== 'delta_live'; i++) {
+        const before = selected(t.screen());
+        t.send('Down');
+        await t.waitFor((s) => selected(s) !== before);
+      }
       await t.waitFor((s) => /▸.*delta_live/.test(s));
       t.send('Enter');
       await t.waitFor((s) => /delta_live +TRAINING/.test(s) && /step \d+\/100000/.test(s), 30_000);
@@ -139,4 +145,24 @@ describe.skipIf(sshUnavailable !== null || !hasSimDeps)(`lora-top over SSH${sshU
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, 90_000);
+  it('--metrics over a folder of runs on this machine serves them too (host "local"), and SIGTERM ends it cleanly', async () => {
+    const child = spawn(process.execPath, [CLI, outputA, '--metrics', '127.0.0.1:0', '--no-tui', '--no-gpu'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await until(() => /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr)?.[1], 'the metrics address', 30_000);
+      const scrape = async () => parsePromText(await (await fetch(url)).text()).families.get('lora_top_run_step')?.samples ?? [];
+      let steps = await scrape();
+      for (let i = 0; i < 200 && steps.length < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        steps = await scrape();
+      }
+      expect(steps.map((s) => `${s.labels.host}/${s.labels.run}=${s.value}`).sort()).toEqual(['local/alpha_done=30', 'local/beta_done=20']);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 60_000);
 });
