@@ -44,27 +44,30 @@ export function diffFrames(previous: readonly string[], next: readonly string[],
     const line = next[i]!;
     const old = previous[i];
     if (line === old) continue;
-    // Only the changed middle where the rest of the line stays in place (a chart row beside a picture).
-    const span = old === undefined ? null : changedSpan(old, line);
-    if (span) {
-      out += `${ESC}[${i + 1};${span.column + 1}H${ESC}[0m${span.style}${span.text}`;
-      damage.set(i, written(span.units, span.column, false));
-      continue;
+    const b = tokenize(line, SCRATCH_B);
+    const a = old === undefined || !b ? null : tokenize(old, SCRATCH_A);
+    if (a && b) {
+      // Only the changed middle where the rest of the line stays in place (a chart row beside a picture).
+      const span = changedSpan(a, b);
+      if (span) {
+        out += `${ESC}[${i + 1};${span.column + 1}H${ESC}[0m${span.style}${line.slice(b.starts[span.from], b.starts[span.to])}`;
+        damage.set(i, written(b, span.from, span.to, span.column, false));
+        continue;
+      }
+      const tail = changedTail(a, b);
+      if (tail) {
+        // Reset first: the terminal may still hold the style a previous write left active.
+        out += `${ESC}[${i + 1};${tail.column + 1}H${ESC}[0m${tail.style}${line.slice(b.starts[tail.from])}`;
+        const clear = tail.column + tail.width < columns;
+        if (clear) out += `${ESC}[K`;
+        damage.set(i, written(b, tail.from, b.count, tail.column, clear));
+        continue;
+      }
     }
-    const tail = old === undefined ? null : changedTail(old, line);
-    if (tail) {
-      // Reset first: the terminal may still hold the style a previous write left active.
-      out += `${ESC}[${i + 1};${tail.column + 1}H${ESC}[0m${tail.style}${tail.text}`;
-      const clear = tail.column + tail.width < columns;
-      if (clear) out += `${ESC}[K`;
-      damage.set(i, written(tail.units, tail.column, clear));
-      continue;
-    }
-    const all = units(line);
-    if (all && all.some((u) => u.hole)) {
+    if (b && b.holes > 0) {
       // Not erased whole: that would take the picture in the hole with it.
       out += `${ESC}[${i + 1};1H${ESC}[0m${line}${ESC}[K`;
-      damage.set(i, written(all, 0, true));
+      damage.set(i, written(b, 0, b.count, 0, true));
     } else {
       out += `${ESC}[${i + 1};1H${ESC}[2K${line}`;
       damage.set(i, [[0, Number.POSITIVE_INFINITY]]);
@@ -77,115 +80,188 @@ export function diffFrames(previous: readonly string[], next: readonly string[],
   return { text: out, damage };
 }
 
-/** The cells written by `list` from `column` on (holes left out), and to the end of the line when cleared. */
-function written(list: readonly Unit[], column: number, clearedToEnd: boolean): Array<[number, number]> {
+/**
+ * A line cut into units (an SGR sequence, a hole, or a one-cell character): where each starts and
+ * how many cells it covers, in typed arrays reused from one line to the next, so that comparing two
+ * frames makes no object a character. `starts[count]` is the line's length.
+ */
+interface LineUnits {
+  line: string;
+  count: number;
+  starts: Int32Array;
+  /** 0 for SGR, 1 for a character, n for a hole of n cells. */
+  cells: Int32Array;
+  /** 1 for SGR, 2 for a hole, 0 for a character. */
+  kinds: Uint8Array;
+  holes: number;
+}
+
+const SGR = 1;
+const HOLE = 2;
+
+function lineUnits(): LineUnits {
+  return { line: '', count: 0, starts: new Int32Array(256), cells: new Int32Array(256), kinds: new Uint8Array(256), holes: 0 };
+}
+
+/** The scratch of the old line and of the new one (diffFrames is synchronous: one pair at a time). */
+const SCRATCH_A = lineUnits();
+const SCRATCH_B = lineUnits();
+
+function grow(u: LineUnits): void {
+  const size = u.starts.length * 2;
+  const starts = new Int32Array(size);
+  starts.set(u.starts);
+  const cells = new Int32Array(size);
+  cells.set(u.cells);
+  const kinds = new Uint8Array(size);
+  kinds.set(u.kinds);
+  u.starts = starts;
+  u.cells = cells;
+  u.kinds = kinds;
+}
+
+/** `line` as SGR sequences, holes and one-cell characters, into `u`; null when it holds anything else. */
+function tokenize(line: string, u: LineUnits): LineUnits | null {
+  u.line = line;
+  u.count = 0;
+  u.holes = 0;
+  for (let i = 0; i < line.length; ) {
+    // Room for this unit and the end offset after it.
+    if (u.count + 2 > u.starts.length) grow(u);
+    let end: number;
+    let kind = 0;
+    let cells = 1;
+    if (line.charCodeAt(i) === 27) {
+      end = escapeEnd(line, i);
+      if (end < 0) return null;
+      if (line.charCodeAt(end - 1) === 109 /* m */) {
+        kind = SGR;
+        cells = 0;
+      } else {
+        kind = HOLE;
+        cells = holeCells;
+        u.holes++;
+      }
+    } else {
+      const code = line.codePointAt(i)!;
+      end = i + (code > 0xffff ? 2 : 1);
+      if (code === KITTY_PLACEHOLDER_CODE) {
+        // A kitty image placeholder: one cell, with the diacritics that number its row and column.
+        for (let next = line.codePointAt(end); next !== undefined && isKittyDiacritic(next); next = line.codePointAt(end)) end += next > 0xffff ? 2 : 1;
+      } else if (!isSingleCell(code)) return null;
+    }
+    u.starts[u.count] = i;
+    u.cells[u.count] = cells;
+    u.kinds[u.count] = kind;
+    u.count++;
+    i = end;
+  }
+  u.starts[u.count] = line.length;
+  return u;
+}
+
+/** The cells of the last hole escapeEnd read. */
+let holeCells = 0;
+
+/**
+ * Where the escape at `i` ends: an SGR sequence (`ESC [ digits and ; m`) or a hole (`ESC [ digits C`,
+ * its cells left in holeCells); -1 for anything else.
+ */
+function escapeEnd(line: string, i: number): number {
+  if (line.charCodeAt(i + 1) !== 91 /* [ */) return -1;
+  let k = i + 2;
+  let digitsOnly = true;
+  let value = 0;
+  for (; k < line.length; k++) {
+    const c = line.charCodeAt(k);
+    if (c >= 48 && c <= 57) value = value * 10 + (c - 48);
+    else if (c === 59 /* ; */) digitsOnly = false;
+    else break;
+  }
+  const final = line.charCodeAt(k);
+  if (final === 109 /* m */) return k + 1;
+  if (final === 67 /* C */ && digitsOnly && k > i + 2) {
+    holeCells = value;
+    return k + 1;
+  }
+  return -1;
+}
+
+/** Whether unit `k` of `a` and unit `j` of `b` are the same text. */
+function sameUnit(a: LineUnits, k: number, b: LineUnits, j: number): boolean {
+  const from = a.starts[k]!;
+  const length = a.starts[k + 1]! - from;
+  const other = b.starts[j]!;
+  if (b.starts[j + 1]! - other !== length) return false;
+  for (let c = 0; c < length; c++) if (a.line.charCodeAt(from + c) !== b.line.charCodeAt(other + c)) return false;
+  return true;
+}
+
+/** How many units the two lines share from their start. */
+function commonPrefix(a: LineUnits, b: LineUnits): number {
+  let p = 0;
+  while (p < a.count && p < b.count && sameUnit(a, p, b, p)) p++;
+  return p;
+}
+
+function cellsOf(u: LineUnits, from: number, to: number): number {
+  let n = 0;
+  for (let k = from; k < to; k++) n += u.cells[k]!;
+  return n;
+}
+
+/** The SGR state after units `[0, end)`: the sequences since the last reset. */
+function styleAfter(u: LineUnits, end: number): string {
+  let style = '';
+  for (let k = 0; k < end; k++) {
+    if (u.kinds[k] !== SGR) continue;
+    const text = u.line.slice(u.starts[k], u.starts[k + 1]);
+    style = text === `${ESC}[0m` ? '' : style + text;
+  }
+  return style;
+}
+
+/** The cells written by units `[from, to)` of `u` from `column` on (holes left out), and to the end of the line when cleared. */
+function written(u: LineUnits, from: number, to: number, column: number, clearedToEnd: boolean): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
   let at = column;
   let start = column;
-  for (const u of list) {
-    if (u.hole) {
+  for (let k = from; k < to; k++) {
+    if (u.kinds[k] === HOLE) {
       if (at > start) ranges.push([start, at]);
-      at += u.cells;
+      at += u.cells[k]!;
       start = at;
-    } else at += u.cells;
+    } else at += u.cells[k]!;
   }
   if (clearedToEnd) ranges.push([start, Number.POSITIVE_INFINITY]);
   else if (at > start) ranges.push([start, at]);
   return ranges;
 }
 
-// eslint-disable-next-line no-control-regex
-const SGR_AT = /\x1b\[[0-9;]*m/y;
-
 /**
- * Where `line` starts to differ from `old`: the screen column, the SGR state active there, and the
- * rest of the line from there (with its width). Null when that cannot be known cheaply and safely
- * (an escape other than SGR, or a character that might be two cells wide, in either line).
+ * Where the new line `b` differs from the old `a` only in a middle of the same width, with the same
+ * style after it: that middle alone (its units `[from, to)` of `b`, its column, the style active at
+ * its start). Null otherwise.
  */
-function changedTail(old: string, line: string): { column: number; style: string; text: string; width: number; units: Unit[] } | null {
-  const a = units(old);
-  const b = units(line);
-  if (!a || !b) return null;
-  let p = 0;
-  while (p < a.length && p < b.length && a[p]!.text === b[p]!.text) p++;
-  if (p >= b.length && b.length >= a.length) return null;
-  const cells = (list: Unit[], from: number, to: number) => list.slice(from, to).reduce((n, u) => n + u.cells, 0);
-  return { column: cells(b, 0, p), style: styleAfter(b, p), text: b.slice(p).map((u) => u.text).join(''), width: cells(b, p, b.length), units: b.slice(p) };
-}
-
-interface Unit {
-  text: string;
-  /** An SGR sequence (no cell). */
-  sgr: boolean;
-  /** Cells it covers: 0 for SGR, 1 for a character, n for a hole. */
-  cells: number;
-  /** `CSI n C`: the cursor moves over n cells and leaves them as they are (a picture). */
-  hole: boolean;
-}
-
-// eslint-disable-next-line no-control-regex
-const HOLE_AT = /\x1b\[(\d+)C/y;
-
-/** A line as SGR sequences and one-cell characters; null when it holds anything else. */
-function units(line: string): Unit[] | null {
-  const out: Unit[] = [];
-  for (let i = 0; i < line.length; ) {
-    if (line.charCodeAt(i) === 27) {
-      SGR_AT.lastIndex = i;
-      const match = SGR_AT.exec(line);
-      if (match) {
-        out.push({ text: match[0], sgr: true, cells: 0, hole: false });
-        i += match[0].length;
-        continue;
-      }
-      HOLE_AT.lastIndex = i;
-      const hole = HOLE_AT.exec(line);
-      if (!hole) return null;
-      out.push({ text: hole[0], sgr: false, cells: Number(hole[1]), hole: true });
-      i += hole[0].length;
-      continue;
-    }
-    const code = line.codePointAt(i)!;
-    let end = i + (code > 0xffff ? 2 : 1);
-    if (code === KITTY_PLACEHOLDER_CODE) {
-      // A kitty image placeholder: one cell, with the diacritics that number its row and column.
-      for (let next = line.codePointAt(end); next !== undefined && isKittyDiacritic(next); next = line.codePointAt(end)) end += next > 0xffff ? 2 : 1;
-    } else if (!isSingleCell(code)) return null;
-    out.push({ text: line.slice(i, end), sgr: false, cells: 1, hole: false });
-    i = end;
-  }
-  return out;
-}
-
-/** The SGR state after `list[0..end)`: the sequences since the last reset. */
-function styleAfter(list: readonly Unit[], end: number): string {
-  let style = '';
-  for (let k = 0; k < end; k++) {
-    const u = list[k]!;
-    if (u.sgr) style = u.text === `${ESC}[0m` ? '' : style + u.text;
-  }
-  return style;
-}
-
-/**
- * Where `line` differs from `old` only in a middle of the same width, with the same style after it:
- * that middle alone (its column, the style active at its start, its text). Null otherwise.
- */
-function changedSpan(old: string, line: string): { column: number; style: string; text: string; units: Unit[] } | null {
-  const a = units(old);
-  const b = units(line);
-  if (!a || !b) return null;
-  let p = 0;
-  while (p < a.length && p < b.length && a[p]!.text === b[p]!.text) p++;
+function changedSpan(a: LineUnits, b: LineUnits): { from: number; to: number; column: number; style: string } | null {
+  const p = commonPrefix(a, b);
   let s = 0;
-  while (s < a.length - p && s < b.length - p && a[a.length - 1 - s]!.text === b[b.length - 1 - s]!.text) s++;
+  while (s < a.count - p && s < b.count - p && sameUnit(a, a.count - 1 - s, b, b.count - 1 - s)) s++;
   if (s === 0) return null;
-  const cells = (list: Unit[], from: number, to: number) => list.slice(from, to).reduce((n, u) => n + u.cells, 0);
-  if (cells(a, p, a.length - s) !== cells(b, p, b.length - s)) return null;
+  if (cellsOf(a, p, a.count - s) !== cellsOf(b, p, b.count - s)) return null;
   // The unchanged rest keeps its look only when the style entering it is the same.
-  if (styleAfter(a, a.length - s) !== styleAfter(b, b.length - s)) return null;
-  const middle = b.slice(p, b.length - s);
-  return { column: cells(b, 0, p), style: styleAfter(b, p), text: middle.map((u) => u.text).join(''), units: middle };
+  if (styleAfter(a, a.count - s) !== styleAfter(b, b.count - s)) return null;
+  return { from: p, to: b.count - s, column: cellsOf(b, 0, p), style: styleAfter(b, p) };
+}
+
+/**
+ * Where `b` starts to differ from `a`: its first differing unit, the screen column and the SGR state
+ * active there, and the width of the rest. Null when nothing differs but what `b` lacks.
+ */
+function changedTail(a: LineUnits, b: LineUnits): { from: number; column: number; style: string; width: number } | null {
+  const p = commonPrefix(a, b);
+  if (p >= b.count && b.count >= a.count) return null;
+  return { from: p, column: cellsOf(b, 0, p), style: styleAfter(b, p), width: cellsOf(b, p, b.count) };
 }
 
 /** Characters lora-top draws that every terminal shows one cell wide. */
