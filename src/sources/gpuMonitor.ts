@@ -18,8 +18,9 @@
  *   `nvidia-smi --query-compute-apps=...` (execFile, 5 s timeout, never two at once) →
  *   `gpuProcesses`. When `trainerPid` is given and answers null, the query is skipped (there is no
  *   trainer whose GPU memory could be attributed).
- * - Host: every `hostEveryMs`, systeminformation `mem()` (reads /proc/meminfo on Linux) and the
- *   CPU load computed here from /proc/stat deltas (os.cpus() elsewhere) → `hostReading`.
+ * - Host: every `hostEveryMs`, memory from /proc/meminfo (read once, synchronously; systeminformation
+ *   `mem()` where there is no /proc) and the CPU load computed here from /proc/stat deltas
+ *   (os.cpus() elsewhere) → `hostReading`.
  *   systeminformation's `currentLoad()` is NOT used: on Linux it runs
  *   `execSync('cat /proc/stat | grep cpu')`, a blocking shell pipeline on every call.
  * - `close()` kills every child by PID, waits for them to exit and clears every timer; no event
@@ -27,7 +28,8 @@
  *   the app exits without close() (removed by close()).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { parseMeminfo, parseProcStatCpu, type HostMemory } from '../parse/procHost.js';
 import os from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { ComputeApp, GpuProblemKind, GpuReading, HostReading } from '../parse/gpuTypes.js';
@@ -186,24 +188,19 @@ interface CpuTimes {
   total: number;
 }
 
-async function readCpuTimes(): Promise<CpuTimes | null> {
+/** A /proc file's text, read synchronously (procfs answers from memory: no thread-pool round trip); null where there is none. */
+function readProc(file: string): string | null {
   try {
-    const stat = await readFile('/proc/stat', 'utf8');
-    const line = stat.split('\n', 1)[0] ?? '';
-    if (line.startsWith('cpu ')) {
-      const v = line.trim().split(/\s+/).slice(1).map(Number);
-      // user nice system idle iowait irq softirq steal (guest is already counted in user)
-      const f = (i: number): number => {
-        const x = v[i];
-        return x !== undefined && Number.isFinite(x) ? x : 0;
-      };
-      const idle = f(3) + f(4);
-      const total = f(0) + f(1) + f(2) + f(3) + f(4) + f(5) + f(6) + f(7);
-      return { busy: total - idle, total };
-    }
+    return readFileSync(file, 'utf8');
   } catch {
-    // not Linux: fall through
+    return null;
   }
+}
+
+function readCpuTimes(): CpuTimes | null {
+  const stat = readProc('/proc/stat');
+  const fromProc = stat === null ? null : parseProcStatCpu(stat);
+  if (fromProc) return fromProc;
   try {
     let busy = 0;
     let total = 0;
@@ -508,7 +505,10 @@ export function startGpuMonitor(options: GpuMonitorOptions): GpuMonitor {
     if (closed || hostInFlight || si === null) return;
     hostInFlight = true;
     try {
-      if (si === undefined) {
+      // Linux: /proc/meminfo read once. Elsewhere systeminformation's mem().
+      const meminfo = readProc('/proc/meminfo');
+      const fromProc = meminfo === null ? null : parseMeminfo(meminfo);
+      if (fromProc === null && si === undefined) {
         try {
           const mod = (await import('systeminformation')) as SystemInformation & { default?: SystemInformation };
           si = typeof mod.mem === 'function' ? mod : (mod.default ?? null);
@@ -516,8 +516,9 @@ export function startGpuMonitor(options: GpuMonitorOptions): GpuMonitor {
           si = null;
         }
       }
-      if (!si || closed) return;
-      const [mem, cpu] = await Promise.all([si.mem(), readCpuTimes()]);
+      if ((!fromProc && !si) || closed) return;
+      const memory: HostMemory = fromProc ?? (await si!.mem().then((m) => ({ totalBytes: m.total, usedBytes: m.active, swapTotalBytes: m.swaptotal, swapUsedBytes: m.swapused })));
+      const cpu = readCpuTimes();
       let cpuPercent: number | null = null;
       if (cpu && lastCpu) {
         const dt = cpu.total - lastCpu.total;
@@ -529,10 +530,10 @@ export function startGpuMonitor(options: GpuMonitorOptions): GpuMonitor {
         type: 'hostReading',
         at: Date.now(),
         host: {
-          memUsedBytes: mem.active,
-          memTotalBytes: mem.total,
-          swapUsedBytes: mem.swapused,
-          swapTotalBytes: mem.swaptotal,
+          memUsedBytes: memory.usedBytes,
+          memTotalBytes: memory.totalBytes,
+          swapUsedBytes: memory.swapUsedBytes,
+          swapTotalBytes: memory.swapTotalBytes,
           cpuPercent,
         },
       });
