@@ -298,19 +298,23 @@ export function readTrainingStateBytes(b: Buffer, start: number, end: number, ou
 /** The length of the well-formed UTF-8 sequence at `k` (2 to 4 bytes), or 0 when it is not one. */
 function utf8Length(b: Uint8Array, k: number, end: number): number {
   const c = b[k]!;
-  const cont = (j: number, lo = 0x80, hi = 0xbf) => j < end && b[j]! >= lo && b[j]! <= hi;
-  if (c >= 0xc2 && c <= 0xdf) return cont(k + 1) ? 2 : 0;
+  if (c >= 0xc2 && c <= 0xdf) return continues(b, k + 1, end, 0x80, 0xbf) ? 2 : 0;
   if (c >= 0xe0 && c <= 0xef) {
     const lo = c === 0xe0 ? 0xa0 : 0x80;
     const hi = c === 0xed ? 0x9f : 0xbf;
-    return cont(k + 1, lo, hi) && cont(k + 2) ? 3 : 0;
+    return continues(b, k + 1, end, lo, hi) && continues(b, k + 2, end, 0x80, 0xbf) ? 3 : 0;
   }
   if (c >= 0xf0 && c <= 0xf4) {
     const lo = c === 0xf0 ? 0x90 : 0x80;
     const hi = c === 0xf4 ? 0x8f : 0xbf;
-    return cont(k + 1, lo, hi) && cont(k + 2) && cont(k + 3) ? 4 : 0;
+    return continues(b, k + 1, end, lo, hi) && continues(b, k + 2, end, 0x80, 0xbf) && continues(b, k + 3, end, 0x80, 0xbf) ? 4 : 0;
   }
   return 0;
+}
+
+/** A continuation byte in `[lo, hi]` at `j`, before `end`. */
+function continues(b: Uint8Array, j: number, end: number, lo: number, hi: number): boolean {
+  return j < end && b[j]! >= lo && b[j]! <= hi;
 }
 
 /** Exact powers of ten (10^0 … 10^22 are exact doubles). */

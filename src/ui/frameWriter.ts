@@ -69,12 +69,13 @@ export function diffFrames(previous: readonly string[], next: readonly string[],
       out += `${ESC}[${i + 1};1H${ESC}[0m${line}${ESC}[K`;
       damage.set(i, written(b, 0, b.count, 0, true));
     } else {
-      out += `${ESC}[${i + 1};1H${ESC}[2K${line}`;
+      // Reset first: an erase paints with the active background, and a span written before may have left its style on.
+      out += `${ESC}[${i + 1};1H${ESC}[0m${ESC}[2K${line}`;
       damage.set(i, [[0, Number.POSITIVE_INFINITY]]);
     }
   }
   for (let i = next.length; i < previous.length; i++) {
-    out += `${ESC}[${i + 1};1H${ESC}[2K`;
+    out += `${ESC}[${i + 1};1H${ESC}[0m${ESC}[2K`;
     damage.set(i, [[0, Number.POSITIVE_INFINITY]]);
   }
   return { text: out, damage };
