@@ -200,8 +200,10 @@ async function runHosts(options: CliOptions): Promise<number> {
     try {
       if (once) {
         await fleet.loaded;
-        const { runsJson, runsText } = await import('../view/runsSnapshot.js');
-        return await writeOut(options.json ? `${jsonText(runsJson(fleet.entries(), options.target))}\n` : runsText(fleet.entries(), Date.now()));
+        const { isUnreadable, runsJson, runsText } = await import('../view/runsSnapshot.js');
+        const written = await writeOut(options.json ? `${jsonText(runsJson(fleet.entries(), options.target))}\n` : runsText(fleet.entries(), Date.now()));
+        // What could be read is printed; a target that could not be read at all (a host down) is an exit status too, as `ls a b` does.
+        return written === EXIT.ok && fleet.entries().some(isUnreadable) ? EXIT.unreadable : written;
       }
       const metrics = options.metrics
         ? await serveMetrics(options.metrics, () => ({

@@ -8,7 +8,9 @@ import { formatAgeShort, formatDuration, formatNumber, formatSpeed } from './for
 /** `--once` over a folder of runs: `{"runs": [...]}` for scripts, or a line a run. Pure. */
 
 export type RunsJsonEntry = Omit<JsonSnapshot, 'status'> & {
-  status: ListStatus;
+  /** `unreadable`: a target that could not be read at all (its host unreachable, its folder gone); `problem` says why. */
+  status: ListStatus | 'unreadable';
+  problem?: string;
   path: string | null;
   /** The host the run is on, over several hosts (`local`: this machine). */
   host?: string;
@@ -20,6 +22,11 @@ export type RunsJsonEntry = Omit<JsonSnapshot, 'status'> & {
   jobSpeed?: string | null;
 };
 
+/** A target that gave nothing to read (an unreachable host, a missing folder): no run, only why. */
+export function isUnreadable(entry: RunsEntry): boolean {
+  return entry.problem !== null && !entry.summary && !entry.job;
+}
+
 /** A run not read yet (a queued job): the empty snapshot, with what the job row says. */
 function bareSnapshot(entry: RunsEntry, target: number): JsonSnapshot {
   const state = { ...initialRunState(), name: entry.name, step: entry.job?.step ?? null, totalSteps: entry.job?.totalSteps ?? null };
@@ -30,8 +37,9 @@ export function runsJson(entries: readonly RunsEntry[], target: number): { runs:
   return {
     runs: visibleEntries(entries, 'status', '').map((entry) => {
       const snapshot = entry.summary?.snapshot ?? bareSnapshot(entry, target);
-      const out: RunsJsonEntry = { ...snapshot, name: snapshot.name ?? entry.name, status: listStatus(entry), path: entry.folder };
+      const out: RunsJsonEntry = { ...snapshot, name: snapshot.name ?? entry.name, status: isUnreadable(entry) ? 'unreadable' : listStatus(entry), path: entry.folder };
       if (entry.host) out.host = entry.host;
+      if (entry.problem !== null) out.problem = entry.problem;
       if (entry.job) {
         out.jobId = entry.job.id;
         out.queuePosition = entry.job.status === 'queued' ? entry.job.queuePosition : null;
@@ -45,12 +53,15 @@ export function runsJson(entries: readonly RunsEntry[], target: number): { runs:
 }
 
 export function runsText(entries: readonly RunsEntry[], now: number): string {
-  const rows = visibleEntries(entries, 'status', '', now).map((entry) => {
+  // Over several hosts each line starts with its host.
+  const hosts = new Set(entries.map((e) => e.host ?? ''));
+  const byHost = hosts.size > 1 || entries.some((e) => e.host !== undefined && e.host !== 'local');
+  const rows = visibleEntries(entries, 'status', '', now, byHost ? [...hosts] : undefined).map((entry) => {
     const s = entry.summary?.snapshot;
     const step = s?.step ?? entry.job?.step ?? null;
     const total = s?.totalSteps ?? entry.job?.totalSteps ?? null;
     const silent = silentFor(entry, now);
-    const parts = [entry.name, `[${listStatus(entry)}]`];
+    const parts = [...(byHost ? [entry.host ?? 'local'] : []), entry.name, `[${isUnreadable(entry) ? 'unreadable' : listStatus(entry)}]`];
     if (silent !== null) parts.push(`(silent for ${formatDuration(silent)})`);
     if (step !== null) parts.push(total !== null ? `${step}/${total}` : `${step}`);
     if (s?.lossSmoothed != null) parts.push(`loss ${formatNumber(s.lossSmoothed)}`);

@@ -29,7 +29,8 @@ beforeAll(async () => {
   if (sshUnavailable || !hasSimDeps) return;
   [boxA, boxB] = await Promise.all([startSshd(), startSshd()]);
   const config = path.join(dir, 'ssh_config');
-  fs.writeFileSync(config, [fs.readFileSync(boxA.configFile('box1'), 'utf8'), fs.readFileSync(boxB.configFile('box2'), 'utf8')].join('\n'));
+  // downbox: a host nothing answers on (a port on 127.0.0.1 that refuses).
+  fs.writeFileSync(config, [fs.readFileSync(boxA.configFile('box1'), 'utf8'), fs.readFileSync(boxB.configFile('box2'), 'utf8'), 'Host downbox\n  HostName 127.0.0.1\n  Port 1\n'].join('\n'));
   sshCommand = `ssh -F ${config}`;
   const a = path.join(dir, 'a');
   const b = path.join(dir, 'b');
@@ -80,6 +81,20 @@ describe.skipIf(sshUnavailable !== null || !hasSimDeps)(`lora-top over SSH${sshU
     const remoteRuns = (JSON.parse(remote.stdout) as { runs: Array<Record<string, unknown>> }).runs;
     expect(remoteRuns.map((r) => r.host)).toEqual(['box1', 'box1']);
     expect(strip(remoteRuns)).toEqual(strip((JSON.parse(local.stdout) as { runs: Array<Record<string, unknown>> }).runs));
+  }, 60_000);
+
+  it('--once over hosts: a line a run with its host, grouped; a host that cannot be reached says why and makes the exit status 3', () => {
+    const text = cli([`box1:${outputA}`, `box2:${outputB}`, 'downbox:/x', '--once']);
+    expect(text.code).toBe(3);
+    const lines = text.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split('  ')[0])).toEqual(['box1', 'box1', 'box2', 'box2', 'downbox']);
+    expect(lines.find((l) => l.startsWith('box2  delta_live  [training]'))).toBeDefined();
+    expect(lines.at(-1)).toBe('downbox  /x  [unreadable]  (downbox: connection refused)');
+    const json = cli([`box1:${outputA}`, 'downbox:/x', '--once', '--json']);
+    expect(json.code).toBe(3);
+    const runs = (JSON.parse(json.stdout) as { runs: Array<{ host: string; status: string; problem?: string }> }).runs;
+    expect(runs.find((r) => r.host === 'downbox')).toMatchObject({ status: 'unreadable', problem: 'downbox: connection refused' });
+    expect(runs.filter((r) => r.host === 'box1').map((r) => r.status)).toEqual(['completed', 'completed']);
   }, 60_000);
 
   it.skipIf(!hasTmux)('two hosts on one screen, grouped by host; a remote run opens and comes back; q leaves no ssh behind', async () => {
