@@ -97,6 +97,18 @@ def op_stat(req):
     return stat_entry(os.stat(fs(req['path'])))
 
 
+def op_stats(req):
+    # Several stats in one answer: [type, size, mtimeMs, ctimeMs, ino], or [None, error, code].
+    out = []
+    for path in req['paths']:
+        try:
+            st = os.stat(fs(path))
+            out.append([kind(st.st_mode), st.st_size, st.st_mtime_ns / 1e6, st.st_ctime_ns / 1e6, st.st_ino])
+        except OSError as e:
+            out.append([None, os.strerror(e.errno or 0) if e.errno else str(e), errno.errorcode.get(e.errno, '')])
+    return {'entries': out}
+
+
 def op_realpath(req):
     return {'path': text(os.path.realpath(fs(req['path'])))}
 

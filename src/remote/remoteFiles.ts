@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { DirEntry, FileInfo, HostFiles } from '../run/hostFiles.js';
 import type { Follower, FollowHandlers, FollowOptions } from '../sources/fileFollower.js';
 import type { HostLinkState, SshHost } from './sshHost.js';
+import { AgentError } from './agentLink.js';
 
 /**
  * Another host's files, through its agent (I/O): the same HostFiles the local reading code uses, so
@@ -17,6 +18,7 @@ const READ_MAX = 64 << 20;
 
 export function remoteFiles(host: SshHost): HostFiles {
   const request = (op: string, args: Record<string, unknown>) => host.request(op, args);
+  const stats = new StatBatcher(request);
   return {
     host: host.label,
     reachable: () => host.status().kind === 'up',
@@ -30,10 +32,7 @@ export function remoteFiles(host: SshHost): HostFiles {
       const rows = header.entries as Array<[string, string, number, number, number, boolean]>;
       return rows.map(([name, kind, size, mtimeMs, ctimeMs, link]): DirEntry => ({ name, type: KIND[kind] ?? 'other', link, size, mtimeMs, ctimeMs }));
     },
-    async stat(path) {
-      const { header } = await request('stat', { path });
-      return { type: KIND[String(header.type)] ?? 'other', size: Number(header.size), mtimeMs: Number(header.mtimeMs), ctimeMs: Number(header.ctimeMs), ino: Number(header.ino) };
-    },
+    stat: (path) => stats.stat(path),
     async readFile(path, maxBytes) {
       const { data } = await request('read', { path, offset: 0, max: maxBytes ?? READ_MAX });
       return data ?? Buffer.alloc(0);
@@ -82,4 +81,67 @@ export function remoteFiles(host: SshHost): HostFiles {
       return host.watchDir(path, () => onChange(null));
     },
   };
+}
+
+type Request = (op: string, args: Record<string, unknown>) => Promise<{ header: Record<string, unknown> }>;
+
+/**
+ * Stats asked for in one turn of the event loop go to the host as one request (a scan of a folder
+ * of runs asks for ten a run at once): one round trip and one answer instead of one each. A path
+ * asked for twice in the turn is stat'ed once.
+ */
+class StatBatcher {
+  private pending: Map<string, Array<{ resolve(info: FileInfo): void; reject(error: Error): void }>> | null = null;
+
+  constructor(private readonly request: Request) {}
+
+  stat(path: string): Promise<FileInfo> {
+    return new Promise((resolve, reject) => {
+      if (!this.pending) {
+        this.pending = new Map();
+        setImmediate(() => this.flush());
+      }
+      const waiting = this.pending.get(path);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.pending.set(path, [{ resolve, reject }]);
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = null;
+    if (!batch) return;
+    const paths = [...batch.keys()];
+    if (paths.length === 1) {
+      const path = paths[0]!;
+      this.request('stat', { path }).then(
+        ({ header }) => settle(batch.get(path)!, { type: KIND[String(header.type)] ?? 'other', size: Number(header.size), mtimeMs: Number(header.mtimeMs), ctimeMs: Number(header.ctimeMs), ino: Number(header.ino) }),
+        (error: Error) => fail(batch.get(path)!, error),
+      );
+      return;
+    }
+    this.request('stats', { paths }).then(
+      ({ header }) => {
+        const entries = header.entries as Array<[string | null, number | string, number | string, number, number]>;
+        paths.forEach((path, k) => {
+          const entry = entries[k];
+          const waiting = batch.get(path)!;
+          if (!entry) fail(waiting, new AgentError('no answer', undefined));
+          else if (entry[0] === null) fail(waiting, new AgentError(String(entry[1]), entry[2] ? String(entry[2]) : undefined));
+          else settle(waiting, { type: KIND[entry[0]] ?? 'other', size: Number(entry[1]), mtimeMs: Number(entry[2]), ctimeMs: Number(entry[3]), ino: Number(entry[4]) });
+        });
+      },
+      (error: Error) => {
+        for (const waiting of batch.values()) fail(waiting, error);
+      },
+    );
+  }
+}
+
+function settle(waiting: Array<{ resolve(info: FileInfo): void }>, info: FileInfo): void {
+  for (const w of waiting) w.resolve({ ...info });
+}
+
+function fail(waiting: Array<{ reject(error: Error): void }>, error: Error): void {
+  for (const w of waiting) w.reject(error);
 }

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentCommand } from '../../src/remote/agentCommand.js';
 import { AgentLink, type AgentMessage } from '../../src/remote/agentLink.js';
+import { remoteFiles } from '../../src/remote/remoteFiles.js';
+import type { SshHost } from '../../src/remote/sshHost.js';
 import { processState } from '../../src/control/trainerSignals.js';
 import { processStartTime } from '../../src/sources/trainerProcess.js';
 import { until } from '../helpers/until.js';
@@ -80,6 +82,27 @@ describe.skipIf(!hasPython)('the agent', () => {
     const start = await until(() => processStartTime(sleeper.pid!), 'the start time');
     await expect(link.request('signal', { pid: sleeper.pid, start: start + 1, signal: 'SIGSTOP', tree: true })).rejects.toThrow(/now another process .*nothing sent/);
     expect(processState(sleeper.pid!)).not.toBe('T');
+  });
+
+  it("stats asked for in one turn go as one request and answer as `stat` would, each path's error its own", async () => {
+    const { link } = await startAgent();
+    const file = path.join(dir, 'stat-me.txt');
+    fs.writeFileSync(file, 'twelve bytes');
+    const sent: string[] = [];
+    const request = link.request.bind(link);
+    link.request = (op, args) => (sent.push(op), request(op, args));
+    const files = remoteFiles({ label: 'here', request: (op: string, args: Record<string, unknown>) => link.request(op, args) } as unknown as SshHost);
+    const [a, b, c, d] = await Promise.allSettled([files.stat(file), files.stat(dir), files.stat(path.join(dir, 'missing')), files.stat(file)]);
+    expect(sent).toEqual(['stats']);
+    const real = fs.statSync(file);
+    expect(a).toMatchObject({ status: 'fulfilled', value: { type: 'file', size: 12, mtimeMs: expect.closeTo(real.mtimeMs, 3), ino: real.ino } });
+    expect(d).toEqual(a);
+    expect(b).toMatchObject({ status: 'fulfilled', value: { type: 'dir' } });
+    expect(c).toMatchObject({ status: 'rejected', reason: { code: 'ENOENT' } });
+    // One alone is a plain stat, with the same answer.
+    expect(await files.stat(file)).toEqual((a as PromiseFulfilledResult<unknown>).value);
+    expect(sent).toEqual(['stats', 'stat']);
+    await expect(files.stat(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('a freeze it holds is lifted when its input ends (lora-top gone, the link dropped)', async () => {
