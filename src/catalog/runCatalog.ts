@@ -238,7 +238,8 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
     if (!files.reachable()) return;
     // Real paths on both sides: a job's training_folder and the folder listed may name one folder
     // two ways (a symlinked output/, a relative path).
-    const real = (path: string) => files.realpath(path).catch(() => path);
+    // Another host has no UI database here to join with: its folders are taken as listed (no round trip each).
+    const real = (path: string) => (files.host !== null ? Promise.resolve(path) : files.realpath(path).catch(() => path));
     const listed = options.root ? (await listRunFolders(options.root, files)).filter((f) => !options.only || options.only.includes(f.folder)) : [];
     if (!files.reachable()) return;
     const folders = await Promise.all(listed.map(async (f) => ({ ...f, folder: await real(f.folder) })));
