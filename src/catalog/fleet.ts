@@ -195,7 +195,10 @@ export function openFleet(options: FleetOptions): Fleet {
     loaded,
     queue() {
       const local = targets.find((t) => !t.host.ssh && t.catalog)?.catalog?.queue();
-      return local ?? { db: null, problem: null };
+      // A UI database another host's list could not read is said too, with its host.
+      const troubled = targets.find((t) => t.host.ssh && t.catalog?.queue().problem);
+      const problem = local?.problem ?? (troubled ? `${troubled.host.label}: ${troubled.catalog!.queue().problem}` : null);
+      return { db: local?.db ?? null, problem };
     },
     hosts() {
       return [...hostSlots.values()].map((host): HostRow => {

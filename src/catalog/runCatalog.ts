@@ -7,7 +7,7 @@ import { isFinished, type RunState } from '../state/runState.js';
 import { summarizeRun, type RunSummary } from '../state/runSummary.js';
 import { joinRunsAndJobs, type HostRow, type ListJob, type RunsEntry } from '../state/runsList.js';
 import { fingerprint, sameFingerprint, SummaryCache, type RunFingerprint } from './summaryCache.js';
-import { readUiJobs } from './uiJobs.js';
+import { readUiJobsOn } from './uiJobs.js';
 
 /**
  * Every run of a folder of runs and of the UI's queue, kept up to date (I/O): the folder is listed
@@ -214,7 +214,6 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
   };
 
   const findDb = async (): Promise<string | null> => {
-    if (files.host !== null) return null;
     if (dbPath) return dbPath;
     if (options.root) {
       const beside = join(dirname(options.root), 'aitk_db.db');
@@ -238,14 +237,14 @@ export function openRunCatalog(options: CatalogOptions): RunCatalog {
     if (!files.reachable()) return;
     // Real paths on both sides: a job's training_folder and the folder listed may name one folder
     // two ways (a symlinked output/, a relative path).
-    // Another host has no UI database here to join with: its folders are taken as listed (no round trip each).
-    const real = (path: string) => (files.host !== null ? Promise.resolve(path) : files.realpath(path).catch(() => path));
     const listed = options.root ? (await listRunFolders(options.root, files)).filter((f) => !options.only || options.only.includes(f.folder)) : [];
     if (!files.reachable()) return;
-    const folders = await Promise.all(listed.map(async (f) => ({ ...f, folder: await real(f.folder) })));
     dbPath = await findDb();
+    // Another host without a UI database has nothing to join its folders with: they are taken as listed (no round trip each).
+    const real = (path: string) => (files.host !== null && dbPath === null ? Promise.resolve(path) : files.realpath(path).catch(() => path));
+    const folders = await Promise.all(listed.map(async (f) => ({ ...f, folder: await real(f.folder) })));
     if (dbPath) {
-      const read = await readUiJobs(dbPath, dirname(dbPath));
+      const read = await readUiJobsOn(files, dbPath, dirname(dbPath));
       if (read.ok) {
         jobs = await Promise.all(read.value.filter((j) => j.jobType === null || j.jobType === 'train').map(async (j) => (j.folder ? { ...j, folder: await real(j.folder) } : j)));
         dbProblem = null;

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { withRetry, type JobDbResult } from '../control/jobDb.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import type { ListJob } from '../state/runsList.js';
+import type { HostFiles } from '../run/hostFiles.js';
 
 /**
  * Every job of the ai-toolkit UI's queue (I/O): the `Job` table of `aitk_db.db`, read-only, with
@@ -51,30 +52,50 @@ function text(v: unknown): string | null {
   return typeof v === 'string' ? stripControlSequences(v) : null;
 }
 
+/** The Job columns lora-top reads, those of them a table has (older UI versions lack some). */
+const JOB_COLUMNS = ['id', 'name', 'status', 'gpu_ids', 'job_config', 'step', 'total_steps', 'info', 'speed_string', 'queue_position', 'job_type', 'created_at'];
+
+function jobOf(raw: Record<string, unknown>, toolkitRoot: string): UiJob {
+  const name = text(raw.name) ?? String(raw.id);
+  return {
+    id: String(raw.id),
+    name,
+    status: text(raw.status) ?? 'stopped',
+    gpuIds: gpuIdsOf(raw.gpu_ids),
+    step: num(raw.step),
+    totalSteps: num(raw.total_steps),
+    info: text(raw.info),
+    speedString: text(raw.speed_string),
+    queuePosition: num(raw.queue_position),
+    folder: jobFolder(typeof raw.job_config === 'string' ? raw.job_config : null, typeof raw.name === 'string' ? raw.name : name, toolkitRoot),
+    jobType: text(raw.job_type),
+  };
+}
+
 /** The jobs of the UI database at `path` (the toolkit root is its folder), in the UI's own order. */
 export async function readUiJobs(path: string, toolkitRoot: string): Promise<JobDbResult<UiJob[]>> {
   return withRetry(path, true, (db) => {
-    // Older UI versions lack some columns: ask only for those this table has.
     const columns = new Set((db.prepare(`PRAGMA table_info(Job)`).all() as Array<{ name: string }>).map((c) => c.name));
     if (!columns.has('id') || !columns.has('name')) throw Object.assign(new Error('no Job table'), { code: 'NO_JOB_TABLE' });
-    const wanted = ['id', 'name', 'status', 'gpu_ids', 'job_config', 'step', 'total_steps', 'info', 'speed_string', 'queue_position', 'job_type', 'created_at'];
-    const select = wanted.filter((c) => columns.has(c)).join(', ');
-    const rows = db.prepare(`SELECT ${select} FROM Job`).all() as Array<Record<string, unknown>>;
-    return rows.map((raw): UiJob => {
-      const name = text(raw.name) ?? String(raw.id);
-      return {
-        id: String(raw.id),
-        name,
-        status: text(raw.status) ?? 'stopped',
-        gpuIds: gpuIdsOf(raw.gpu_ids),
-        step: num(raw.step),
-        totalSteps: num(raw.total_steps),
-        info: text(raw.info),
-        speedString: text(raw.speed_string),
-        queuePosition: num(raw.queue_position),
-        folder: jobFolder(typeof raw.job_config === 'string' ? raw.job_config : null, typeof raw.name === 'string' ? raw.name : name, toolkitRoot),
-        jobType: text(raw.job_type),
-      };
-    });
+    const rows = db.prepare(`SELECT ${JOB_COLUMNS.filter((c) => columns.has(c)).join(', ')} FROM Job`).all() as Array<Record<string, unknown>>;
+    return rows.map((raw) => jobOf(raw, toolkitRoot));
   });
+}
+
+/**
+ * The same, where the database lies (another host's, read-only through its agent; this machine's
+ * through readUiJobs). A database that cannot be read is a reason, never a throw.
+ */
+export async function readUiJobsOn(files: HostFiles, path: string, toolkitRoot: string): Promise<JobDbResult<UiJob[]>> {
+  if (!files.querySqlite) return readUiJobs(path, toolkitRoot);
+  try {
+    const info = await files.querySqlite(path, 'PRAGMA table_info(Job)', []);
+    const nameAt = info.columns.indexOf('name');
+    const columns = new Set(info.rows.map((row) => String(row[nameAt])));
+    if (!columns.has('id') || !columns.has('name')) return { ok: false, reason: `${path}: no Job table (not the ai-toolkit UI's database?)` };
+    const { columns: names, rows } = await files.querySqlite(path, `SELECT ${JOB_COLUMNS.filter((c) => columns.has(c)).join(', ')} FROM Job`, []);
+    return { ok: true, value: rows.map((row) => jobOf(Object.fromEntries(names.map((n, k) => [n, row[k]])), toolkitRoot)) };
+  } catch (error) {
+    return { ok: false, reason: stripControlSequences((error as Error).message.split('\n')[0] ?? 'unreadable') };
+  }
 }

@@ -152,14 +152,15 @@ async function runHosts(options: CliOptions): Promise<number> {
   const once = options.once || (!process.stdout.isTTY && !options.metrics);
   const remoteControl = async () => (await import('../remote/remoteControl.js')).RemoteRunControl;
   const RemoteRunControl = await remoteControl();
-  const watchOn = (host: string | null, location: RunLocation, files: HostFiles) => {
+  const watchOn = (host: string | null, location: RunLocation, files: HostFiles, db: string | null = null) => {
     const ssh = host === null ? null : pool.byLabel(host);
     const access = ssh ? hostAccess(ssh) : null;
     return watchRun(location, {
       files,
       gpu: { ...gpuOptions(options), ...(access ? { command: access.command } : {}) },
       previews: true,
-      control: controlOptions(options),
+      // A UI job's dashboard acts through the UI's database where the job lies (on its host).
+      control: { ...controlOptions(options), db: options.db ?? db },
       ...(ssh ? { startControl: (o: ControlOptions) => new RemoteRunControl(ssh, o) } : {}),
       heavyAfterMs: 500,
     });
@@ -218,7 +219,7 @@ async function runHosts(options: CliOptions): Promise<number> {
         return await startRunsScreen(fleet, {
           ...dashboardOptions(options),
           title: targets.length === 1 && !targets[0]!.destination ? targets[0]!.path : hostsShown.length === 1 ? `${hostsShown[0]}:${targets[0]!.path || '~'}` : `${hostsShown.length} hosts`,
-          openRun: (folder, logPath, db, host) => watchOn(host === 'local' ? null : host, { kind: 'folder', folder, logPath }, fleet.filesOf(host)),
+          openRun: (folder, logPath, db, host) => watchOn(host === 'local' ? null : host, { kind: 'folder', folder, logPath }, fleet.filesOf(host), db),
         });
       } finally {
         await metrics?.close();

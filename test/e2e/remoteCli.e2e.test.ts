@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, hasSimDeps, startSim, writeSimConfig, type SimRun } from '../helpers/sim.js';
+import { makeRunsFolder } from '../helpers/runsFolder.js';
 import { sshUnavailable, startSshd, type PrivateSshd } from '../helpers/sshd.js';
 import { hasTmux, startTmux } from '../helpers/tmux.js';
 import { until } from '../helpers/until.js';
@@ -82,6 +83,32 @@ describe.skipIf(sshUnavailable !== null || !hasSimDeps)(`lora-top over SSH${sshU
     expect(remoteRuns.map((r) => r.host)).toEqual(['box1', 'box1']);
     expect(strip(remoteRuns)).toEqual(strip((JSON.parse(local.stdout) as { runs: Array<Record<string, unknown>> }).runs));
   }, 60_000);
+
+  it("the UI's queue on another host (aitk_db.db beside its output/): the same jobs, positions and GPUs as read on that host itself", async () => {
+    const toolkit = path.join(dir, 'ui-toolkit');
+    fs.mkdirSync(toolkit);
+    const made = await makeRunsFolder(toolkit);
+    try {
+      const before = fs.readFileSync(made.db);
+      const strip = (runs: Array<Record<string, unknown>>) => runs.map(({ host: _host, finishAt: _f, ...rest }) => rest);
+      const remote = cli([`box1:${made.output}`, '--once', '--json', '--no-gpu']);
+      expect(remote.stderr).toBe('');
+      expect(remote.code).toBe(0);
+      const here = spawnSync(process.execPath, [CLI, made.output, '--once', '--json', '--no-gpu'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: path.join(dir, 'cache-ui-here') } });
+      const remoteRuns = (JSON.parse(remote.stdout) as { runs: Array<Record<string, unknown>> }).runs.filter((r) => r.host === 'box1');
+      const localRuns = (JSON.parse(here.stdout) as { runs: Array<Record<string, unknown>> }).runs;
+      const live = (runs: Array<Record<string, unknown>>) => runs.filter((r) => r.status !== 'training');
+      // The live run moves on between the two reads: compared apart from it.
+      expect(strip(live(remoteRuns))).toEqual(strip(live(localRuns)));
+      expect(remoteRuns.filter((r) => r.status === 'queued').map((r) => [r.name, r.queuePosition])).toEqual([['eta_queued_first', 1], ['zeta_queued_second', 2]]);
+      expect(remoteRuns.find((r) => r.name === made.names.live)).toMatchObject({ status: 'training', jobId: 'job-live', gpuIds: [1] });
+      // Read-only: the UI's database is byte for byte what it was.
+      expect(fs.readFileSync(made.db).equals(before)).toBe(true);
+    } finally {
+      made.live.child.kill('SIGKILL');
+      await made.live.done;
+    }
+  }, 120_000);
 
   it('--once over hosts: a line a run with its host, grouped; a host that cannot be reached says why and makes the exit status 3', () => {
     const text = cli([`box1:${outputA}`, `box2:${outputB}`, 'downbox:/x', '--once']);
