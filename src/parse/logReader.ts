@@ -46,6 +46,22 @@ function barStateKey(text: string): string | null {
 }
 
 /**
+ * Where the first segment of `data` ends: after its first LF, or after its first CR (and the LF
+ * that follows it); -1 when there is none, or the CR is the last byte (a LF may still follow).
+ */
+function firstSegmentEnd(data: Buffer): number {
+  const cr = data.indexOf(13);
+  if (cr < 0) {
+    const lf = data.indexOf(10);
+    return lf < 0 ? -1 : lf + 1;
+  }
+  const lf = data.subarray(0, cr).indexOf(10);
+  if (lf >= 0) return lf + 1;
+  if (cr + 1 >= data.length) return -1;
+  return data[cr + 1] === 10 ? cr + 2 : cr + 1;
+}
+
+/**
  * Text in, stamped events out: the streaming splitter and the parser together. Pure (no I/O).
  * The unterminated tail (the live tqdm bar) is read as soon as it arrives; when it is later
  * terminated unchanged, it is not reported twice.
@@ -106,14 +122,49 @@ export class LogReader {
   pushBytes(bytes: Uint8Array, at: number): StampedEvent[] {
     const out: StampedEvent[] = [];
     let data = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (this.pendingBytes) {
-      data = Buffer.concat([this.pendingBytes, data]);
+    const pending = this.pendingBytes;
+    if (pending) {
       this.pendingBytes = null;
+      const head = firstSegmentEnd(data);
+      if (head < 0 || head === data.length) {
+        data = Buffer.concat([pending, data]);
+      } else {
+        // The bytes kept from the last call and the first segment of these, read on their own:
+        // joining the kept bytes to all of these copied every byte of a backfill once more.
+        this.nextByte = data[head]!;
+        this.readPiece(Buffer.concat([pending, data.subarray(0, head)]), at, out);
+        this.nextByte = -1;
+        data = data.subarray(head);
+      }
     }
+    this.readPiece(data, at, out);
+    return out;
+  }
+
+  /** Where the segment loop left the bytes it did not read itself (see readSegments). */
+  private slowFrom = 0;
+  /** The byte that follows the piece being read, when known (-1: not known yet); never a LF. */
+  private nextByte = -1;
+
+  /** One piece of bytes read as one batch. */
+  private readPiece(data: Buffer, at: number, out: StampedEvent[]): void {
     this.data = data;
+    const start = this.readSegments(data, at, out);
+    if (this.slowFrom < start) this.pushSlow(data, this.slowFrom, start, at, out);
+    this.finishBytes(data, start, at, out);
+  }
+
+  /**
+   * The terminated segments of `data`: plain training-bar states by the fast path, the runs of
+   * other segments between them the general way. Returns where the last terminated segment ends;
+   * `slowFrom` is where the bytes not read yet begin. A method of its own, with nothing after its
+   * loop: V8 compiles the hot loop on the fly (on-stack replacement) and reuses that code on the
+   * next call, and code after the loop that had not run then made it bail out on every call.
+   */
+  private readSegments(data: Buffer, at: number, out: StampedEvent[]): number {
     const n = data.length;
     let start = 0;
-    let slowFrom = 0;
+    this.slowFrom = 0;
     let cr = data.indexOf(13, 0);
     let lf = data.indexOf(10, 0);
     while (start < n) {
@@ -124,31 +175,41 @@ export class LogReader {
       let end: number;
       let lineFeed: boolean;
       if (k === cr) {
-        // A CR at the very end: whether a LF follows is for the next bytes to say.
-        if (k + 1 >= n) break;
-        lineFeed = data[k + 1] === 10;
-        end = lineFeed ? k + 2 : k + 1;
+        if (k + 1 >= n) {
+          // A CR at the very end: whether a LF follows is for the next bytes to say.
+          if (this.nextByte < 0) break;
+          lineFeed = false;
+          end = k + 1;
+        } else {
+          lineFeed = data[k + 1] === 10;
+          end = lineFeed ? k + 2 : k + 1;
+        }
       } else {
         lineFeed = true;
         end = k + 1;
       }
       if (this.fast && k > start && readTrainingStateBytes(data, start, k, this.scratch)) {
         // What came before it is read first: it may leave a bar state held, or a block open.
-        if (slowFrom < start) {
-          this.pushSlow(data, slowFrom, start, at, out);
-          slowFrom = start;
+        if (this.slowFrom < start) {
+          this.pushSlow(data, this.slowFrom, start, at, out);
+          this.slowFrom = start;
         }
         // Only between plain lines: a bar state the general path holds (this one may be its redraw),
         // a segment it has begun, or a config dump or result block it is in, take this one too.
         if (this.heldText === null && this.splitter.idle() && this.parser.readsBars()) {
           this.takeFast(data, start, k, at, out);
           this.splitter.passed(lineFeed);
-          slowFrom = end;
+          this.slowFrom = end;
         }
       }
       start = end;
     }
-    if (slowFrom < start) this.pushSlow(data, slowFrom, start, at, out);
+    return start;
+  }
+
+  /** After the terminated segments: a very long unterminated line, and the bytes kept for next time. */
+  private finishBytes(data: Buffer, start: number, at: number, out: StampedEvent[]): void {
+    const n = data.length;
     if (n - start > LONG_PENDING_BYTES) {
       // A line that goes on and on: the text path takes what there is of it (it caps long segments),
       // cut where a UTF-8 character ends; the rest waits as usual.
@@ -163,7 +224,6 @@ export class LogReader {
     if (start < n) this.pendingBytes = Buffer.from(data.subarray(start));
     this.endBatch(at, false, out);
     this.data = null;
-    return out;
   }
 
   /** Whole segments the byte path does not read itself: decoded, and read the general way. */
