@@ -1,3 +1,4 @@
+import type { TrainingSteps } from './trainingState.js';
 /**
  * Typed events that the log parser produces from ai-toolkit output.
  * Pure data: no I/O, no React. Times are seconds unless the name says otherwise.
@@ -43,7 +44,7 @@ export type LogEvent =
    * bar event would have carried, packed, `TRAINING_STEP_FIELDS` numbers a state (see
    * parse/trainingState.ts), and each state's postfix text.
    */
-  | { type: 'trainingSteps'; desc: string; count: number; values: Float64Array; postfixes: string[] }
+  | ({ type: 'trainingSteps'; desc: string } & TrainingSteps)
   | { type: 'counter'; counter: TqdmCounter }
   /** A `leave=False` bar wiped itself on close (a line of spaces): its phase is over. */
   | { type: 'barCleared' }

@@ -45,6 +45,61 @@ function barStateKey(text: string): string | null {
   return text.slice(0, open);
 }
 
+/** The longest bar state passed over unread (the fast reader's own limit). */
+const MAX_REDRAWN_BYTES = 16 * 1024;
+
+/**
+ * Whether the segment `data[start, k)` (its terminator ends at `end`) is a plain bar state that the
+ * very next segment draws again with the same key (barStateKey: the text up to the ` [` after the
+ * `%|`; both without escape sequences and ending in `]`). Read from the bytes alone: the same bytes
+ * make the same text. False whenever that cannot be told from these bytes (the next segment is
+ * not read in this piece); the state is then read as usual, which drops it just the same. `lastCrKnown`:
+ * the byte after the piece is known (a CR that ends it is a lone one).
+ */
+function redrawnNext(data: Buffer, start: number, k: number, end: number, lastCrKnown: boolean): number {
+  if (k - start > MAX_REDRAWN_BYTES) return -1;
+  let marker = -1;
+  for (let j = start; j + 1 < k; j++) {
+    const c = data[j]!;
+    if (c === 27) return -1;
+    if (c === 37 /* % */ && data[j + 1] === 124 /* | */) {
+      marker = j;
+      break;
+    }
+  }
+  if (marker < 0) return -1;
+  let keyEnd = -1;
+  for (let j = marker + 2; j + 1 < k; j++) {
+    const c = data[j]!;
+    if (c === 27) return -1;
+    if (c === 32 && data[j + 1] === 91 /* [ */) {
+      keyEnd = j;
+      break;
+    }
+  }
+  if (keyEnd < 0 || !plainBarEnd(data, keyEnd, k)) return -1;
+  const keyLength = keyEnd - start;
+  const n = data.length;
+  if (end + keyLength + 2 > n) return -1;
+  for (let j = 0; j < keyLength; j++) if (data[end + j] !== data[start + j]) return -1;
+  if (data[end + keyLength] !== 32 || data[end + keyLength + 1] !== 91) return -1;
+  let next = end + keyLength + 2;
+  while (next < n && data[next] !== 13 && data[next] !== 10) next++;
+  // The next segment must be read in this piece too: its terminator is here, and a CR at the very
+  // end is known to be a lone one (otherwise it waits for the next bytes, and this state is
+  // settled before then).
+  if (next >= n || (next === n - 1 && data[next] === 13 && !lastCrKnown)) return -1;
+  return plainBarEnd(data, end + keyLength, next) ? keyEnd : -1;
+}
+
+/** No escape in `data[from, to)`, and its last byte other than a space is `]`. */
+function plainBarEnd(data: Buffer, from: number, to: number): boolean {
+  for (let j = from; j < to; j++) if (data[j] === 27) return false;
+  let last = to;
+  while (last > from && data[last - 1] === 32) last--;
+  return last > from && data[last - 1] === 93;
+}
+
 /**
  * Where the first segment of `data` ends: after its first LF, or after its first CR (and the LF
  * that follows it); -1 when there is none, or the CR is the last byte (a LF may still follow).
@@ -141,6 +196,24 @@ export class LogReader {
     return out;
   }
 
+  /** How many bar states a backfill passed over unread, their redraw next to them (for tests and the bench). */
+  redrawsPassed = 0;
+  /**
+   * Before a bar state the byte path takes (or passes over), at `data[start, …)` with its key ending
+   * at `keyEnd` (-1: none): a bar state the general path holds is read now, or dropped when this
+   * one redraws it — what the general path does on reading this one. (Once the general path held a
+   * state, every later one went its way too, until another kind of line came.)
+   */
+  private settleHeldText(data: Buffer, start: number, keyEnd: number, at: number, out: StampedEvent[]): void {
+    if (this.heldText === null || !this.splitter.idle()) return;
+    if (keyEnd >= 0 && data.toString('utf8', start, keyEnd) === this.heldKey) {
+      this.heldText = null;
+      this.heldKey = null;
+    } else {
+      this.releaseHeld(at, out, false);
+    }
+  }
+
   /** Where the segment loop left the bytes it did not read itself (see readSegments). */
   private slowFrom = 0;
   /** The byte that follows the piece being read, when known (-1: not known yet); never a LF. */
@@ -188,14 +261,32 @@ export class LogReader {
         lineFeed = true;
         end = k + 1;
       }
+      const redrawnKeyEnd = this.fast && k > start ? redrawnNext(data, start, k, end, this.nextByte >= 0) : -1;
+      if (redrawnKeyEnd >= 0) {
+        // The very next segment draws this state again at the same step: only that one counts, as
+        // on the text path, so this one is passed over unread (ai-toolkit draws each step twice).
+        if (this.slowFrom < start) {
+          this.pushSlow(data, this.slowFrom, start, at, out);
+          this.slowFrom = start;
+        }
+        this.settleHeldText(data, start, redrawnKeyEnd, at, out);
+        if (this.heldText === null && this.splitter.idle() && this.parser.readsBars()) {
+          this.splitter.passed(lineFeed);
+          this.redrawsPassed++;
+          this.slowFrom = end;
+          start = end;
+          continue;
+        }
+      }
       if (this.fast && k > start && readTrainingStateBytes(data, start, k, this.scratch)) {
         // What came before it is read first: it may leave a bar state held, or a block open.
         if (this.slowFrom < start) {
           this.pushSlow(data, this.slowFrom, start, at, out);
           this.slowFrom = start;
         }
-        // Only between plain lines: a bar state the general path holds (this one may be its redraw),
-        // a segment it has begun, or a config dump or result block it is in, take this one too.
+        this.settleHeldText(data, start, this.scratch.keyEnd, at, out);
+        // Only between plain lines: a segment the general path has begun, or a config dump or
+        // result block it is in, take this one too.
         if (this.heldText === null && this.splitter.idle() && this.parser.readsBars()) {
           this.takeFast(data, start, k, at, out);
           this.splitter.passed(lineFeed);
@@ -344,7 +435,7 @@ export class LogReader {
   private packHeld(): void {
     if (this.heldFrom < 0 || this.data === null) return;
     const held = this.heldFast;
-    this.pack.add(held, this.data.toString('latin1', held.postfixStart, held.postfixEnd));
+    this.pack.add(held, this.data, held.postfixStart, held.postfixEnd);
     // Its line for the log view, decoded only if the ring still holds it at the end of the batch.
     this.ringText[this.ringNext] = null;
     this.ringFrom[this.ringNext] = this.heldFrom;
@@ -361,8 +452,7 @@ export class LogReader {
   private settleFast(at: number, out: StampedEvent[]): void {
     this.packHeld();
     if (this.pack.count === 0 || this.packDesc === null) return;
-    const { count, values, postfixes } = this.pack.take();
-    out.push({ at, event: { type: 'trainingSteps', desc: this.packDesc, count, values, postfixes }, live: false });
+    out.push({ at, event: { type: 'trainingSteps', desc: this.packDesc, ...this.pack.take() }, live: false });
   }
 
   private releaseHeld(at: number, out: StampedEvent[], live: boolean): void {

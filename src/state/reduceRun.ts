@@ -4,7 +4,7 @@ import { readRunConfig, type RunConfig } from '../parse/runConfig.js';
 import { baseName, checkpointJobName } from '../parse/checkpointName.js';
 import { stripControlSequences } from '../parse/sanitize.js';
 import { parsePostfix, postfixNumber } from '../parse/tqdmBar.js';
-import { TRAINING_STEP_FIELDS } from '../parse/trainingState.js';
+import { packedPostfix, TRAINING_STEP_FIELDS } from '../parse/trainingState.js';
 import { copyLossHistory, emptyLossHistory, recordLoss } from './lossHistory.js';
 import { beginPause, copyPauses, endPause, notePauseBar } from './pauses.js';
 import { applyGpuEvent, copyGpu, isGpuEvent, type GpuEvent } from './gpuState.js';
@@ -441,7 +441,7 @@ function applyTrainingSteps(d: Draft, event: Extract<RunEvent, { type: 'training
     const rate = Number.isNaN(v[i + 3]!) ? null : v[i + 3]!;
     if (trainingState(d, event.desc, v[i]!, v[i + 1]!, v[i + 2]!, rate, v[i + 4] === 1 ? 's/it' : 'it/s', loss, lr, at, live)) postfixFrom = k;
   }
-  if (postfixFrom >= 0) d.postfix = parsePostfix(event.postfixes[postfixFrom]!, true);
+  if (postfixFrom >= 0) d.postfix = parsePostfix(packedPostfix(event, postfixFrom), true);
 }
 
 /** One state of the training bar; false when the run is over and the state changes nothing. */

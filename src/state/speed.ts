@@ -13,18 +13,51 @@
  * Pure functions over plain data.
  */
 
-export interface BarMark {
-  n: number;
-  elapsedS: number;
-  at: number;
-  /** A save, a sample or another pause happened between the previous mark and this one. */
-  afterPause: boolean;
-  /** It arrived as the trainer wrote it (not read back from a log that was already there). */
-  live: boolean;
+/**
+ * The training bar's states that moved the step, oldest first, as columns of numbers (a backfill
+ * adds hundreds of thousands: no object each). Mark i is `n[i]`, `elapsedS[i]`, `at[i]` and
+ * `flags[i]`: AFTER_PAUSE (a save, a sample or another pause came between the previous mark and
+ * this one) and LIVE (it arrived as the trainer wrote it, not read back from a log already there).
+ */
+export interface BarMarks {
+  count: number;
+  n: Float64Array;
+  elapsedS: Float64Array;
+  at: Float64Array;
+  flags: Uint8Array;
+}
+
+const AFTER_PAUSE = 1;
+const LIVE = 2;
+
+function emptyMarks(capacity = 16): BarMarks {
+  return { count: 0, n: new Float64Array(capacity), elapsedS: new Float64Array(capacity), at: new Float64Array(capacity), flags: new Uint8Array(capacity) };
+}
+
+/** A copy of the marks with room for `capacity` (at least their count). */
+function copyMarks(marks: BarMarks, capacity: number): BarMarks {
+  const copy = emptyMarks(capacity);
+  const count = marks.count;
+  copy.count = count;
+  copy.n.set(marks.n.subarray(0, count));
+  copy.elapsedS.set(marks.elapsedS.subarray(0, count));
+  copy.at.set(marks.at.subarray(0, count));
+  copy.flags.set(marks.flags.subarray(0, count));
+  return copy;
+}
+
+/** Only the newest `keep` marks stay (in place). */
+function keepNewestMarks(marks: BarMarks, keep: number): void {
+  const from = marks.count - keep;
+  marks.n.copyWithin(0, from, marks.count);
+  marks.elapsedS.copyWithin(0, from, marks.count);
+  marks.at.copyWithin(0, from, marks.count);
+  marks.flags.copyWithin(0, from, marks.count);
+  marks.count = keep;
 }
 
 export interface SpeedState {
-  marks: BarMark[];
+  marks: BarMarks;
   /** Seconds per step now, or null while unknown. */
   secondsPerStep: number | null;
   /** Where the figure came from. */
@@ -47,28 +80,34 @@ const MIN_WALL_SPAN_MS = 1000;
 const MIN_SECONDS_PER_STEP = 0.005;
 
 export function initialSpeed(): SpeedState {
-  return { marks: [], secondsPerStep: null, basis: null, history: [], historyDropped: 0, pausedSinceLastMark: false };
+  return { marks: emptyMarks(), secondsPerStep: null, basis: null, history: [], historyDropped: 0, pausedSinceLastMark: false };
 }
 
 /** A copy that `addBarSample` and `notePause` may change without touching the original. */
 export function copySpeed(speed: SpeedState): SpeedState {
-  return { ...speed, marks: [...speed.marks], history: [...speed.history] };
+  return { ...speed, marks: copyMarks(speed.marks, speed.marks.count + 16), history: [...speed.history] };
 }
 
 /** Changes `speed` (a copy the caller owns) with one training bar state. */
 export function addBarSample(speed: SpeedState, n: number, elapsedS: number, at: number, printedSecondsPerStep: number | null, live: boolean): void {
-  const last = speed.marks[speed.marks.length - 1];
-  if (last && (n < last.n || elapsedS + 1 < last.elapsedS)) {
+  let marks = speed.marks;
+  const count = marks.count;
+  if (count > 0 && (n < marks.n[count - 1]! || elapsedS + 1 < marks.elapsedS[count - 1]!)) {
     // A new session (resume, restart): its elapsed and counts start again.
-    speed.marks = [];
-  } else if (last && n === last.n) {
+    marks.count = 0;
+  } else if (count > 0 && n === marks.n[count - 1]) {
     // The postfix refresh of the same step: nothing new about speed.
     return;
   }
-  speed.marks.push({ n, elapsedS, at, afterPause: speed.pausedSinceLastMark, live });
+  if (marks.count === marks.n.length) speed.marks = marks = copyMarks(marks, Math.min(2 * marks.n.length, 2 * MAX_MARKS + 1));
+  const k = marks.count++;
+  marks.n[k] = n;
+  marks.elapsedS[k] = elapsedS;
+  marks.at[k] = at;
+  marks.flags[k] = (speed.pausedSinceLastMark ? AFTER_PAUSE : 0) | (live ? LIVE : 0);
   speed.pausedSinceLastMark = false;
   // Trimmed in batches so that a long run does not shift the whole list on every step.
-  if (speed.marks.length > 2 * MAX_MARKS) speed.marks.splice(0, speed.marks.length - MAX_MARKS);
+  if (marks.count > 2 * MAX_MARKS) keepNewestMarks(marks, MAX_MARKS);
 
   const estimate = estimateFromMarks(speed.marks);
   if (estimate) {
@@ -96,37 +135,40 @@ function adoptPrinted(speed: SpeedState, printed: number | null): void {
   speed.basis = 'tqdm';
 }
 
-function estimateFromMarks(marks: BarMark[]): { seconds: number; basis: 'wall' | 'elapsed' } | null {
-  if (marks.length < 2) return null;
-  const last = marks[marks.length - 1]!;
-  let first = marks.length - 2;
+function estimateFromMarks(marks: BarMarks): { seconds: number; basis: 'wall' | 'elapsed' } | null {
+  const count = marks.count;
+  if (count < 2) return null;
+  const ns = marks.n;
+  const elapsed = marks.elapsedS;
+  const ats = marks.at;
+  const flags = marks.flags;
+  const lastN = ns[count - 1]!;
+  const lastElapsed = elapsed[count - 1]!;
+  let first = count - 2;
   while (first > 0) {
-    const m = marks[first]!;
-    if (last.n - m.n >= WINDOW_STEPS && last.elapsedS - m.elapsedS >= WINDOW_SECONDS) break;
+    if (lastN - ns[first]! >= WINDOW_STEPS && lastElapsed - elapsed[first]! >= WINDOW_SECONDS) break;
     first--;
   }
 
   // Wall clock: only over the trailing marks that arrived live (a log read back after the fact
   // stamps its states with the time of reading), and only over pairs that no pause separates.
-  let liveFrom = marks.length - 1;
-  while (liveFrom > first && marks[liveFrom - 1]!.live) liveFrom--;
-  if (!last.live) liveFrom = marks.length - 1;
-  if (last.at - marks[liveFrom]!.at >= MIN_WALL_SPAN_MS) {
+  let liveFrom = count - 1;
+  while (liveFrom > first && (flags[liveFrom - 1]! & LIVE) !== 0) liveFrom--;
+  if ((flags[count - 1]! & LIVE) === 0) liveFrom = count - 1;
+  if (ats[count - 1]! - ats[liveFrom]! >= MIN_WALL_SPAN_MS) {
     let steps = 0;
     let seconds = 0;
-    for (let i = liveFrom + 1; i < marks.length; i++) {
-      const mark = marks[i]!;
-      if (mark.afterPause) continue;
-      steps += mark.n - marks[i - 1]!.n;
-      seconds += (mark.at - marks[i - 1]!.at) / 1000;
+    for (let i = liveFrom + 1; i < count; i++) {
+      if ((flags[i]! & AFTER_PAUSE) !== 0) continue;
+      steps += ns[i]! - ns[i - 1]!;
+      seconds += (ats[i]! - ats[i - 1]!) / 1000;
     }
     if (steps > 0 && seconds / steps >= MIN_SECONDS_PER_STEP) return { seconds: seconds / steps, basis: 'wall' };
   }
 
   // tqdm's elapsed: pause-free, one-second resolution, so only over a window of a few seconds or more.
-  const start = marks[first]!;
-  const steps = last.n - start.n;
-  const elapsedSpan = last.elapsedS - start.elapsedS;
+  const steps = lastN - ns[first]!;
+  const elapsedSpan = lastElapsed - elapsed[first]!;
   if (steps > 0 && elapsedSpan >= 1) return { seconds: elapsedSpan / steps, basis: 'elapsed' };
   return null;
 }

@@ -130,6 +130,45 @@ describe('the training-bar fast path', () => {
     }
   });
 
+  it('same-step redraws passed over unread: most of them on a generated log, and the same state as reading every one, in any chunks', () => {
+    const reader = new LogReader();
+    reader.pushBytes(Buffer.from(generated, 'utf8'), 1000);
+    reader.end(1000);
+    // ai-toolkit draws each step twice: every state whose very next segment draws it again at the
+    // same step (the same text up to ` [`) is passed over, and no other.
+    const key = (line: string) => {
+      const open = line.indexOf(' [', line.indexOf('%|'));
+      return line.includes('%|') && open >= 0 && !line.includes('\x1b') && line.trimEnd().endsWith(']') ? line.slice(0, open) : null;
+    };
+    const lines = segments(generated);
+    let redrawn = 0;
+    for (let i = 0; i + 1 < lines.length; i++) if (key(lines[i]!) !== null && key(lines[i]!) === key(lines[i + 1]!)) redrawn++;
+    expect(redrawn).toBeGreaterThan(500);
+    expect(reader.redrawsPassed).toBe(redrawn);
+
+    // Redraws with and without what makes a state plain (no escape, `]` last), with and without
+    // the `lr` the fast reader wants, other lines between them, every terminator, random chunks.
+    const postfix = fc.constantFrom('lr: 1.0e-04 loss: 4.0e-01', 'lr: 1.0e-04 loss: 3.5e-01', 'loss: 4.0e-01', 'lr: 1.0e-04 loss: \x1b[1m4.0e-01\x1b[0m', '');
+    const state = fc.record({
+      desc: fc.constantFrom('my job', 'other', 'my job\x1b[0m'),
+      n: fc.integer({ min: 1, max: 3 }),
+      elapsed: fc.integer({ min: 0, max: 9 }),
+      postfix,
+      tail: fc.constantFrom('', '  ', ' x', ']'),
+      end: fc.constantFrom('\r', '\r', '\r', '\n', '\r\n', '\r\r', ''),
+      line: fc.constantFrom(null, null, null, null, 'Saving at step 2\n', '\n', 'Generating Images:  50%|█████     | 1/2 [00:01<00:01,  1.00it/s]\r'),
+    });
+    const draw = (s: { desc: string; n: number; elapsed: number; postfix: string; tail: string; end: string; line: string | null }) =>
+      `${s.line ?? ''}${s.desc}:  10%|█         | ${s.n}/100 [00:0${s.elapsed}<00:10,  1.00it/s${s.postfix ? `, ${s.postfix}` : ''}]${s.tail}${s.end}`;
+    fc.assert(
+      fc.property(fc.array(state, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 400 }), (states, chunk) => {
+        const text = states.map(draw).join('');
+        expect(JSON.stringify(backfillBytes(text, chunk, true)), JSON.stringify(text)).toBe(JSON.stringify(backfillBytes(text, chunk, false)));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
   it('odd bytes: CRLF and lone CRs across chunk ends, blank lines, a line longer than the cap, invalid UTF-8, NBSP and escapes in a desc', () => {
     const redraw = (n: number, elapsed: string) => `my job:  10%|█         | ${n}/100 [${elapsed}<00:10,  1.00it/s, lr: 1.0e-04 loss: 4.0e-01]`;
     const bar = (desc: string, n: number, tail = '') => `${desc}:  10%|█         | ${n}/100 [00:0${n % 10}<00:10,  1.00it/s, lr: 1.0e-04 loss: ${(0.5 - n / 1000).toExponential(3)}]${tail}`;
