@@ -45,6 +45,9 @@ function barStateKey(text: string): string | null {
   return text.slice(0, open);
 }
 
+/** Where the segment after the last one `redrawnNext` passed over ends (its terminator). */
+let redrawnNextEnd = -1;
+
 /** The longest bar state passed over unread (the fast reader's own limit). */
 const MAX_REDRAWN_BYTES = 16 * 1024;
 
@@ -89,7 +92,9 @@ function redrawnNext(data: Buffer, start: number, k: number, end: number, lastCr
   // end is known to be a lone one (otherwise it waits for the next bytes, and this state is
   // settled before then).
   if (next >= n || (next === n - 1 && data[next] === 13 && !lastCrKnown)) return -1;
-  return plainBarEnd(data, end + keyLength, next) ? keyEnd : -1;
+  if (!plainBarEnd(data, end + keyLength, next)) return -1;
+  redrawnNextEnd = next;
+  return keyEnd;
 }
 
 /** No escape in `data[from, to)`, and its last byte other than a space is `]`. */
@@ -275,6 +280,8 @@ export class LogReader {
           this.redrawsPassed++;
           this.slowFrom = end;
           start = end;
+          // The next terminator is known (no LF comes before it): no search for it.
+          if (data[redrawnNextEnd] === 13) cr = redrawnNextEnd;
           continue;
         }
       }
