@@ -32,6 +32,17 @@ function sgr(style: TextStyle): string {
   return codes.length > 0 ? `\x1b[${codes.join(';')}m` : '';
 }
 
+/** Each theme's SGR code for each style, made once. */
+const codes = new Map<ThemeName, Map<ViewLine[number]['style'], string>>();
+
+function codeFor(theme: ThemeName, style: ViewLine[number]['style']): string {
+  let forTheme = codes.get(theme);
+  if (!forTheme) codes.set(theme, (forTheme = new Map()));
+  let code = forTheme.get(style);
+  if (code === undefined) forTheme.set(style, (code = sgr(styleFor(theme, style))));
+  return code;
+}
+
 export function lineToAnsi(line: ViewLine, theme: ThemeName): string {
   let out = '';
   let open = '';
@@ -44,7 +55,7 @@ export function lineToAnsi(line: ViewLine, theme: ThemeName): string {
       out += run.text;
       continue;
     }
-    const code = sgr(styleFor(theme, run.style));
+    const code = codeFor(theme, run.style);
     if (code !== open) {
       if (open) out += '\x1b[0m';
       out += code;

@@ -10,6 +10,27 @@ import { wrapText } from '../view/format.js';
  * writer.
  */
 
+/**
+ * A line's text with its styles and its width, made once per line: a panel whose key did not
+ * change hands back the very same lines, so a routine frame styles only what was built anew.
+ * (Built lines are never changed afterwards.)
+ */
+interface ComposedLine {
+  theme: ThemeName;
+  ansi: string;
+  width: number;
+}
+const composed = new WeakMap<ViewLine, ComposedLine>();
+
+function composeLine(line: ViewLine, theme: ThemeName): ComposedLine {
+  let done = composed.get(line);
+  if (done === undefined || done.theme !== theme) {
+    done = { theme, ansi: lineToAnsi(line, theme), width: viewLineWidth(line) };
+    composed.set(line, done);
+  }
+  return done;
+}
+
 export function composeDashboard(panels: ReadonlyMap<string, ViewLine[]>, layout: DashboardLayout, theme: ThemeName): string[] {
   // Each screen row: the boxes that cross it, left to right.
   const rows: Array<Array<{ x: number; cols: number; line: ViewLine }>> = Array.from({ length: layout.height }, () => []);
@@ -22,10 +43,11 @@ export function composeDashboard(panels: ReadonlyMap<string, ViewLine[]>, layout
     let out = '';
     let at = 0;
     for (const part of parts) {
-      const width = viewLineWidth(part.line);
-      if (width === 0) continue;
-      out += ' '.repeat(Math.max(0, part.x - at)) + lineToAnsi(part.line, theme);
-      at = part.x + width;
+      if (part.line.length === 0) continue;
+      const line = composeLine(part.line, theme);
+      if (line.width === 0) continue;
+      out += ' '.repeat(Math.max(0, part.x - at)) + line.ansi;
+      at = part.x + line.width;
     }
     return out;
   });
