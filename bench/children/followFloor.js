@@ -1,9 +1,11 @@
-// node bench/children/followFloor.js LOG
+// node bench/children/followFloor.js LOG [--tick-only]
 // The floor of the dashboard's design, for the CPU figure: a bare node process that follows LOG as
 // lora-top does — fs.watch on its folder plus a 1 s poll, one fstat and one read per event, the new
 // bytes decoded as UTF-8 and split at \r and \n — and writes a frame of the dashboard's size
 // (1.3 KB, in a synchronized update) every 2 s. No parsing, no state, no view, no React: what any
 // Node program that keeps every tqdm update live and redraws every two seconds costs at least.
+// With --tick-only it reads the log only just before each frame (no fs.watch, no poll): the floor of
+// a design that wakes only to draw, for comparison.
 import { closeSync, fstatSync, openSync, readSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -36,13 +38,19 @@ function step() {
   }
 }
 step();
-const name = basename(path);
-watch(dirname(path), (_event, file) => {
-  if (file === null || file === name) step();
-});
-setInterval(step, 1000);
+const tickOnly = process.argv[3] === '--tick-only';
+if (!tickOnly) {
+  const name = basename(path);
+  watch(dirname(path), (_event, file) => {
+    if (file === null || file === name) step();
+  });
+  setInterval(step, 1000);
+}
 const frame = `\x1b[?2026h\x1b[H${'x'.repeat(1300)}\x1b[?2026l`;
-setInterval(() => process.stdout.write(`${frame}${segments % 10}`), 2000);
+setInterval(() => {
+  if (tickOnly) step();
+  process.stdout.write(`${frame}${segments % 10}`);
+}, 2000);
 process.stdin.setRawMode?.(true);
 process.stdin.on('data', (d) => {
   if (d.includes(0x71 /* q */)) {

@@ -18,46 +18,43 @@
  * adds hundreds of thousands: no object each). Mark i is `n[i]`, `elapsedS[i]`, `at[i]` and
  * `flags[i]`: AFTER_PAUSE (a save, a sample or another pause came between the previous mark and
  * this one) and LIVE (it arrived as the trainer wrote it, not read back from a log already there).
+ *
+ * The columns are shared by the states that follow one another (a state reads its first
+ * `markCount`), so that a reduce does not copy them: a mark is written only past every mark any
+ * state holds (`filled`); anything else (a second state made from the same one, a new session, the
+ * trim) takes fresh columns.
  */
 export interface BarMarks {
-  count: number;
   n: Float64Array;
   elapsedS: Float64Array;
   at: Float64Array;
   flags: Uint8Array;
+  /** How many marks have been written into these columns (by any state that shares them). */
+  filled: number;
 }
 
 const AFTER_PAUSE = 1;
 const LIVE = 2;
 
 function emptyMarks(capacity = 16): BarMarks {
-  return { count: 0, n: new Float64Array(capacity), elapsedS: new Float64Array(capacity), at: new Float64Array(capacity), flags: new Uint8Array(capacity) };
+  return { n: new Float64Array(capacity), elapsedS: new Float64Array(capacity), at: new Float64Array(capacity), flags: new Uint8Array(capacity), filled: 0 };
 }
 
-/** A copy of the marks with room for `capacity` (at least their count). */
-function copyMarks(marks: BarMarks, capacity: number): BarMarks {
+/** Fresh columns with room for `capacity`, holding `marks[from, to)`. */
+function copyMarks(marks: BarMarks, from: number, to: number, capacity: number): BarMarks {
   const copy = emptyMarks(capacity);
-  const count = marks.count;
-  copy.count = count;
-  copy.n.set(marks.n.subarray(0, count));
-  copy.elapsedS.set(marks.elapsedS.subarray(0, count));
-  copy.at.set(marks.at.subarray(0, count));
-  copy.flags.set(marks.flags.subarray(0, count));
+  copy.n.set(marks.n.subarray(from, to));
+  copy.elapsedS.set(marks.elapsedS.subarray(from, to));
+  copy.at.set(marks.at.subarray(from, to));
+  copy.flags.set(marks.flags.subarray(from, to));
+  copy.filled = to - from;
   return copy;
-}
-
-/** Only the newest `keep` marks stay (in place). */
-function keepNewestMarks(marks: BarMarks, keep: number): void {
-  const from = marks.count - keep;
-  marks.n.copyWithin(0, from, marks.count);
-  marks.elapsedS.copyWithin(0, from, marks.count);
-  marks.at.copyWithin(0, from, marks.count);
-  marks.flags.copyWithin(0, from, marks.count);
-  marks.count = keep;
 }
 
 export interface SpeedState {
   marks: BarMarks;
+  /** How many of `marks` are this state's. */
+  markCount: number;
   /** Seconds per step now, or null while unknown. */
   secondsPerStep: number | null;
   /** Where the figure came from. */
@@ -80,36 +77,43 @@ const MIN_WALL_SPAN_MS = 1000;
 const MIN_SECONDS_PER_STEP = 0.005;
 
 export function initialSpeed(): SpeedState {
-  return { marks: emptyMarks(), secondsPerStep: null, basis: null, history: [], historyDropped: 0, pausedSinceLastMark: false };
+  return { marks: emptyMarks(), markCount: 0, secondsPerStep: null, basis: null, history: [], historyDropped: 0, pausedSinceLastMark: false };
 }
 
 /** A copy that `addBarSample` and `notePause` may change without touching the original. */
 export function copySpeed(speed: SpeedState): SpeedState {
-  return { ...speed, marks: copyMarks(speed.marks, speed.marks.count + 16), history: [...speed.history] };
+  return { ...speed, history: [...speed.history] };
 }
 
 /** Changes `speed` (a copy the caller owns) with one training bar state. */
 export function addBarSample(speed: SpeedState, n: number, elapsedS: number, at: number, printedSecondsPerStep: number | null, live: boolean): void {
   let marks = speed.marks;
-  const count = marks.count;
+  let count = speed.markCount;
   if (count > 0 && (n < marks.n[count - 1]! || elapsedS + 1 < marks.elapsedS[count - 1]!)) {
     // A new session (resume, restart): its elapsed and counts start again.
-    marks.count = 0;
+    count = 0;
   } else if (count > 0 && n === marks.n[count - 1]) {
     // The postfix refresh of the same step: nothing new about speed.
     return;
   }
-  if (marks.count === marks.n.length) speed.marks = marks = copyMarks(marks, Math.min(2 * marks.n.length, 2 * MAX_MARKS + 1));
-  const k = marks.count++;
-  marks.n[k] = n;
-  marks.elapsedS[k] = elapsedS;
-  marks.at[k] = at;
-  marks.flags[k] = (speed.pausedSinceLastMark ? AFTER_PAUSE : 0) | (live ? LIVE : 0);
+  if (count !== marks.filled || count === marks.n.length) {
+    const capacity = count === marks.n.length ? Math.min(2 * marks.n.length, 2 * MAX_MARKS + 1) : marks.n.length;
+    speed.marks = marks = copyMarks(marks, 0, count, capacity);
+  }
+  marks.n[count] = n;
+  marks.elapsedS[count] = elapsedS;
+  marks.at[count] = at;
+  marks.flags[count] = (speed.pausedSinceLastMark ? AFTER_PAUSE : 0) | (live ? LIVE : 0);
+  marks.filled = ++count;
+  speed.markCount = count;
   speed.pausedSinceLastMark = false;
   // Trimmed in batches so that a long run does not shift the whole list on every step.
-  if (marks.count > 2 * MAX_MARKS) keepNewestMarks(marks, MAX_MARKS);
+  if (count > 2 * MAX_MARKS) {
+    speed.marks = copyMarks(marks, count - MAX_MARKS, count, marks.n.length);
+    speed.markCount = MAX_MARKS;
+  }
 
-  const estimate = estimateFromMarks(speed.marks);
+  const estimate = estimateFromMarks(speed.marks, speed.markCount);
   if (estimate) {
     speed.secondsPerStep = estimate.seconds;
     speed.basis = estimate.basis;
@@ -135,8 +139,7 @@ function adoptPrinted(speed: SpeedState, printed: number | null): void {
   speed.basis = 'tqdm';
 }
 
-function estimateFromMarks(marks: BarMarks): { seconds: number; basis: 'wall' | 'elapsed' } | null {
-  const count = marks.count;
+function estimateFromMarks(marks: BarMarks, count: number): { seconds: number; basis: 'wall' | 'elapsed' } | null {
   if (count < 2) return null;
   const ns = marks.n;
   const elapsed = marks.elapsedS;
