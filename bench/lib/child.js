@@ -73,3 +73,19 @@ export function assertOk(result, what) {
   }
   return result;
 }
+
+const ISOLATED = fileURLToPath(new URL('../children/isolated.js', import.meta.url));
+
+/**
+ * Runs the measurement `name` (bench/NAME.js) in a child process of its own and returns what its
+ * run(ctx) returned. BENCH_ISOLATED=1 tells the measurement it already is that child. Its stdout is
+ * passed on; its log lines come through `ctx.log` once it ends.
+ */
+export async function runIsolated(name, ctx) {
+  const { log, ...plain } = ctx;
+  const r = await spawnCollect(process.execPath, [ISOLATED, name, JSON.stringify(plain), ...process.argv.slice(2)], { env: { BENCH_ISOLATED: '1' }, cleanRss: false });
+  if (r.stdout) process.stdout.write(r.stdout);
+  for (const line of r.stderr.split('\n')) if (line.trim()) log(line.trim());
+  assertOk(r, `${name} (in a process of its own)`);
+  return JSON.parse(r.report);
+}
