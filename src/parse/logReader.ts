@@ -61,6 +61,35 @@ const MAX_REDRAWN_BYTES = 16 * 1024;
  */
 function redrawnNext(data: Buffer, start: number, k: number, end: number, lastCrKnown: boolean): number {
   if (k - start > MAX_REDRAWN_BYTES) return -1;
+  // The redraw of the state passed over last is known to be plain, its key where that one's was.
+  const keyEnd = data === plainData && start === plainStart ? plainKeyEnd : plainKeyEndOf(data, start, k);
+  if (keyEnd < 0) return -1;
+  const keyLength = keyEnd - start;
+  const n = data.length;
+  if (end + keyLength + 2 > n) return -1;
+  for (let j = 0; j < keyLength; j++) if (data[end + j] !== data[start + j]) return -1;
+  if (data[end + keyLength] !== 32 || data[end + keyLength + 1] !== 91) return -1;
+  let next = end + keyLength + 2;
+  while (next < n && data[next] !== 13 && data[next] !== 10) next++;
+  // The next segment must be read in this piece too: its terminator is here, and a CR at the very
+  // end is known to be a lone one (otherwise it waits for the next bytes, and this state is
+  // settled before then).
+  if (next >= n || (next === n - 1 && data[next] === 13 && !lastCrKnown)) return -1;
+  if (!plainBarEnd(data, end + keyLength, next)) return -1;
+  redrawnNextEnd = next;
+  plainData = data;
+  plainStart = end;
+  plainKeyEnd = end + keyLength;
+  return keyEnd;
+}
+
+/** The segment after the last state passed over: plain, with its key ending at `plainKeyEnd`. */
+let plainData: Buffer | null = null;
+let plainStart = -1;
+let plainKeyEnd = -1;
+
+/** Where the key of the plain bar state `data[start, k)` ends (see redrawnNext); -1: not one. */
+function plainKeyEndOf(data: Buffer, start: number, k: number): number {
   let marker = -1;
   for (let j = start; j + 1 < k; j++) {
     const c = data[j]!;
@@ -80,21 +109,7 @@ function redrawnNext(data: Buffer, start: number, k: number, end: number, lastCr
       break;
     }
   }
-  if (keyEnd < 0 || !plainBarEnd(data, keyEnd, k)) return -1;
-  const keyLength = keyEnd - start;
-  const n = data.length;
-  if (end + keyLength + 2 > n) return -1;
-  for (let j = 0; j < keyLength; j++) if (data[end + j] !== data[start + j]) return -1;
-  if (data[end + keyLength] !== 32 || data[end + keyLength + 1] !== 91) return -1;
-  let next = end + keyLength + 2;
-  while (next < n && data[next] !== 13 && data[next] !== 10) next++;
-  // The next segment must be read in this piece too: its terminator is here, and a CR at the very
-  // end is known to be a lone one (otherwise it waits for the next bytes, and this state is
-  // settled before then).
-  if (next >= n || (next === n - 1 && data[next] === 13 && !lastCrKnown)) return -1;
-  if (!plainBarEnd(data, end + keyLength, next)) return -1;
-  redrawnNextEnd = next;
-  return keyEnd;
+  return keyEnd >= 0 && plainBarEnd(data, keyEnd, k) ? keyEnd : -1;
 }
 
 /** No escape in `data[from, to)`, and its last byte other than a space is `]`. */
@@ -243,6 +258,7 @@ export class LogReader {
     const n = data.length;
     let start = 0;
     this.slowFrom = 0;
+    plainData = null;
     let cr = data.indexOf(13, 0);
     let lf = data.indexOf(10, 0);
     while (start < n) {
