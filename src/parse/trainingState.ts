@@ -198,12 +198,15 @@ export function readTrainingStateBytes(b: Buffer, start: number, end: number, ou
 
   // The cells: anything but a control character up to the next `|` (bytes of a UTF-8 character are never `|`).
   let barEnd = -1;
+  // The key's end (the first ` [` after the `%|`), should the cells hold one.
+  let keyEnd = -1;
   for (let k = marker + 2; k < end; k++) {
     const c = b[k]!;
     if (c === 124) {
       barEnd = k;
       break;
     }
+    if (c === 32 && keyEnd < 0 && b[k + 1] === 91) keyEnd = k;
     if (c < 32 || c === 127) return false;
     if (c >= 0x80) {
       // Well-formed UTF-8 only (what decodes to the same text whatever bytes it is), and no C1 control.
@@ -223,6 +226,8 @@ export function readTrainingStateBytes(b: Buffer, start: number, end: number, ou
   i = byteEnd;
   while (i < end && b[i] === 32) i++;
   if (b[i] !== 91 /* [ */) return false;
+  // Else the first ` [` is the one before this `[` (nothing between the cells and here can make one).
+  if (keyEnd < 0 && b[i - 1] === 32) keyEnd = i - 1;
   const elapsedS = intervalAt(b, i + 1, end);
   if (elapsedS < 0 || b[byteEnd] !== 60 /* < */) return false;
   i = byteEnd + 1;
@@ -257,22 +262,21 @@ export function readTrainingStateBytes(b: Buffer, start: number, end: number, ou
   else return false;
   i += 4;
   if (b[i] !== 44 /* , */) return false;
+  // The `]`, and on the way printable ASCII only (the postfix, after the `,` and its spaces).
   let close = -1;
   for (let k = i; k < end; k++) {
-    if (b[k] === 93 /* ] */) {
+    const c = b[k]!;
+    if (c === 93 /* ] */) {
       close = k;
       break;
     }
+    if (c < 32 || c > 126) return false;
   }
   if (close < 0) return false;
   for (let k = close + 1; k < end; k++) if (b[k] !== 32) return false;
   let pStart = i + 1;
   while (b[pStart] === 32) pStart++;
   const pEnd = close;
-  for (let j = pStart; j < pEnd; j++) {
-    const c = b[j]!;
-    if (c < 32 || c > 126) return false;
-  }
 
   let lrAt = -1;
   let lrEnd = -1;
@@ -323,13 +327,15 @@ export function readTrainingStateBytes(b: Buffer, start: number, end: number, ou
   out.loss = lossAt < 0 ? null : postfixNumberAt(b, lossAt, lossEnd);
   out.postfixStart = pStart;
   out.postfixEnd = pEnd;
-  out.keyEnd = -1;
-  for (let j = marker; j + 1 < end; j++) {
-    if (b[j] === 32 && b[j + 1] === 91) {
-      out.keyEnd = j;
-      break;
+  if (keyEnd < 0) {
+    for (let j = marker; j + 1 < end; j++) {
+      if (b[j] === 32 && b[j + 1] === 91) {
+        keyEnd = j;
+        break;
+      }
     }
   }
+  out.keyEnd = keyEnd;
   return true;
 }
 
