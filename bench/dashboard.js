@@ -295,10 +295,9 @@ export async function run(ctx) {
     if (!(end.step > stepStart)) throw new Error(`lora-top's step did not move during the window (step ${stepStart} → ${end.step})`);
 
     const ltCpu = cpuBetween(ltCpu0, ltCpu1, elapsed, ltPid);
-    // The goal is half of btop's CPU in the same window (GOAL_CPU_OF_BTOP); without btop, GOAL_CPU %.
-    const btCpuPercent = bt ? cpuBetween(btCpu0, btCpu1, elapsed, btPid).percent : null;
-    const cpuGoal = btCpuPercent !== null ? Math.round(GOAL_CPU_OF_BTOP * btCpuPercent * 1000) / 1000 : GOAL_CPU;
     const btCpu = bt ? cpuBetween(btCpu0, btCpu1, elapsed, btPid) : null;
+    // The goal is half of btop's CPU in the same window (GOAL_CPU_OF_BTOP); without a btop reading, GOAL_CPU %.
+    const cpuGoal = btCpu && btCpu.percent > 0 ? Math.round(GOAL_CPU_OF_BTOP * btCpu.percent * 1000) / 1000 : GOAL_CPU;
     const floorCpu = cpuBetween(floorCpu0, floorCpu1, elapsed, floorPid);
     const tickFloorCpu = cpuBetween(tickFloorCpu0, tickFloorCpu1, elapsed, tickFloorPid);
     const ltFrames = analyzeFrames(lt.chunks, { fromMs: ltStart, toMs: ltEnd, seconds: elapsed, cols: COLS, rows: ROWS });

@@ -55,8 +55,9 @@ const MAX_REDRAWN_BYTES = 16 * 1024;
  * Whether the segment `data[start, k)` (its terminator ends at `end`) is a plain bar state that the
  * very next segment draws again with the same key (barStateKey: the text up to the ` [` after the
  * `%|`; both without escape sequences and ending in `]`). Read from the bytes alone: the same bytes
- * make the same text. False whenever that cannot be told from these bytes (the next segment is
- * not read in this piece); the state is then read as usual, which drops it just the same. `lastCrKnown`:
+ * make the same text. False whenever that cannot be told from these bytes: the state is then read
+ * as usual, and dropped when its redraw comes in the same piece (the next segment longer than the
+ * state limit, which the text path cuts into parts, included); a piece's end settles it. `lastCrKnown`:
  * the byte after the piece is known (a CR that ends it is a lone one).
  */
 function redrawnNext(data: Buffer, start: number, k: number, end: number, lastCrKnown: boolean): number {
@@ -70,7 +71,10 @@ function redrawnNext(data: Buffer, start: number, k: number, end: number, lastCr
   for (let j = 0; j < keyLength; j++) if (data[end + j] !== data[start + j]) return -1;
   if (data[end + keyLength] !== 32 || data[end + keyLength + 1] !== 91) return -1;
   let next = end + keyLength + 2;
-  while (next < n && data[next] !== 13 && data[next] !== 10) next++;
+  const limit = Math.min(n, end + MAX_REDRAWN_BYTES);
+  while (next < limit && data[next] !== 13 && data[next] !== 10) next++;
+  // A redraw longer than a state can be is no plain one (the text path would cut it into parts).
+  if (next >= limit && limit < n) return -1;
   // The next segment must be read in this piece too: its terminator is here, and a CR at the very
   // end is known to be a lone one (otherwise it waits for the next bytes, and this state is
   // settled before then).
@@ -193,6 +197,9 @@ export class LogReader {
    * training-bar state is read straight from them (`readTrainingStateBytes`), and only the other
    * lines are decoded and read the general way — the same events as `push` of the decoded text,
    * at a fraction of the cost. Bytes after the last terminator wait for the next call (or `end`).
+   * Each call's end settles what is held (a bar state that a redraw in the next call would have
+   * replaced is applied too: the same step, so the same end state), and so does the end of the
+   * bytes kept from the last call joined to this call's first segment, read as a piece of its own.
    */
   pushBytes(bytes: Uint8Array, at: number): StampedEvent[] {
     const out: StampedEvent[] = [];
@@ -236,7 +243,10 @@ export class LogReader {
 
   /** Where the segment loop left the bytes it did not read itself (see readSegments). */
   private slowFrom = 0;
-  /** The byte that follows the piece being read, when known (-1: not known yet); never a LF. */
+  /**
+   * The byte that follows the piece being read, when known (-1: not known yet). Only consulted for a
+   * CR that ends the piece, which the piece would have taken with its LF: then never a LF.
+   */
   private nextByte = -1;
 
   /** One piece of bytes read as one batch. */
@@ -318,6 +328,8 @@ export class LogReader {
       }
       start = end;
     }
+    // What redrawnNext knows is of these bytes only (and must not keep them alive).
+    plainData = null;
     return start;
   }
 

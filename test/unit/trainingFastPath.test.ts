@@ -183,6 +183,8 @@ describe('the training-bar fast path', () => {
       // A redraw the fast reader refuses (same key), and the same step with other cells (another key).
       redraw(11, '00:26'), '\r', 'my job:  10%|█         | 11/100 [garbage]', '\n',
       redraw(12, '00:27'), '\r', redraw(12, '00:31').replace('█         ', '█▏        '), '\n',
+      // A redraw longer than a state can be (the text path cuts it into parts): the state before it counts.
+      redraw(13, '00:32'), '\r', redraw(13, '00:33').replace('lr: ', `pad: ${'y'.repeat(70_000)} lr: `), '\n',
       bar('my job', 6), '\r', bar('my job', 7), '\r\r\n', bar('my job', 8),
     ];
     const text = parts.join('');
