@@ -65,6 +65,11 @@ export class RunControl {
   private lastState: { alive: boolean; stopped: boolean } | null = null;
   private closed = false;
   private looking = false;
+  /** Settles once the first look for the trainer is over: a key pressed before waits for its answer. */
+  private firstLookupOver!: () => void;
+  private readonly firstLookup = new Promise<void>((resolve) => {
+    this.firstLookupOver = resolve;
+  });
   private announced: string | null = null;
   /** The keeper that lifts lora-top's freeze if lora-top goes; null while lora-top has not frozen the trainer. */
   private thawKeeper: Keeper | null = null;
@@ -148,6 +153,7 @@ export class RunControl {
       ]);
     } finally {
       this.looking = false;
+      this.firstLookupOver();
     }
   }
 
@@ -285,6 +291,8 @@ export class RunControl {
   private async perform(action: ControlAction): Promise<void> {
     const kind = requestKindOf(action);
     if (this.options.readonly) return this.fail(kind, 'lora-top was started with --readonly');
+    // Pressed as the dashboard opens: the answer is what the first look finds, not "none found yet".
+    if (!this.found) await this.firstLookup;
     const found = this.found;
     if (!found) return this.fail(kind, this.options.getState().control.noChannel || NO_TRAINER);
     switch (action.type) {

@@ -116,6 +116,15 @@ function startScreen(
     process.on('unhandledRejection', onError);
 
     stdout.write(ENTER);
+    // Raw at once, not when Ink's input hook starts after the first frame: a key pressed as soon as
+    // the screen shows is neither echoed over it nor held back in a line the terminal is editing.
+    if (keys) {
+      try {
+        stdin.setRawMode(true);
+      } catch {
+        // Ink says why when it asks for the same.
+      }
+    }
     frames = new FrameWriter(stdout);
     const writer = frames;
     const images = options.images ?? 'auto';

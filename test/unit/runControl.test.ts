@@ -160,6 +160,18 @@ describe('a PID that is not the trainer is never signalled, whatever its source'
     });
   }
 
+  it('a key pressed before the first look for the trainer is over gets what that look finds, not "none found yet"', async () => {
+    const s = await IMPOSTORS[0]!.start();
+    const db = await uiDb(s.id.pid);
+    const w = watch({ ui: { db, jobId: JOB } });
+    // At once: the first look (started by a timer) has not run yet.
+    expect(w.channel()).toBeUndefined();
+    w.source.act({ type: 'freeze' });
+    await until(() => w.failures().length >= 1, 'the freeze to fail');
+    expect(w.failures()[0]!.reason).toMatch(new RegExp(`^the job's pid ${s.id.pid} is not this run's trainer \\(sleep\\)$`));
+    expect(s.signals()).toEqual([]);
+  });
+
   it('a scan passes over all of them, and finds the real trainer once it runs', async () => {
     const impostors = await Promise.all(IMPOSTORS.map((i) => i.start()));
     const w = watch();
