@@ -64,12 +64,8 @@ export class RunControl {
   private lastLookup = 0;
   private lastState: { alive: boolean; stopped: boolean } | null = null;
   private closed = false;
-  private looking = false;
-  /** Settles once the first look for the trainer is over: a key pressed before waits for its answer. */
-  private firstLookupOver!: () => void;
-  private readonly firstLookup = new Promise<void>((resolve) => {
-    this.firstLookupOver = resolve;
-  });
+  /** The look for the trainer under way, if one is. */
+  private lookingFor: Promise<void> | null = null;
   private announced: string | null = null;
   /** The keeper that lifts lora-top's freeze if lora-top goes; null while lora-top has not frozen the trainer. */
   private thawKeeper: Keeper | null = null;
@@ -107,7 +103,7 @@ export class RunControl {
     try {
       const now = Date.now();
       const life = this.found ? processLife(this.found.id) : 'gone';
-      if (life === 'gone' && now - this.lastLookup >= (this.options.lookupMs ?? LOOKUP_MS) && !this.looking) {
+      if (life === 'gone' && now - this.lastLookup >= (this.options.lookupMs ?? LOOKUP_MS) && this.lookingFor === null) {
         this.lastLookup = now;
         await this.lookup();
         this.watchProcess(this.found ? processLife(this.found.id) : 'gone');
@@ -130,31 +126,33 @@ export class RunControl {
     if (was?.stopped && !stopped) this.releaseThaw();
   }
 
-  private async lookup(): Promise<void> {
-    this.looking = true;
-    try {
-      const result = await this.find();
-      const found = result.found;
-      const key = found ? `${found.id.pid}:${found.id.startTime}:${found.source}:${found.db?.path ?? ''}:${found.db?.jobId ?? ''}` : `none:${result.found === null ? result.why : ''}`;
-      if (found?.id.pid !== this.found?.id.pid) this.releaseThaw();
-      this.found = found;
-      if (key === this.announced || this.closed) return;
-      this.announced = key;
-      this.lastState = null;
-      this.options.apply([
-        {
-          type: 'controlChannel',
-          pid: found?.id.pid ?? null,
-          source: found?.source ?? null,
-          db: found?.db ?? null,
-          noChannel: found?.db ? '' : found ? NO_CHANNEL : result.found === null ? result.why : NO_TRAINER,
-          readonly: this.options.readonly === true,
-        },
-      ]);
-    } finally {
-      this.looking = false;
-      this.firstLookupOver();
-    }
+  /** Looks for the trainer (or joins the look under way). */
+  private lookup(): Promise<void> {
+    this.lookingFor ??= this.lookOnce().finally(() => {
+      this.lookingFor = null;
+    });
+    return this.lookingFor;
+  }
+
+  private async lookOnce(): Promise<void> {
+    const result = await this.find();
+    const found = result.found;
+    const key = found ? `${found.id.pid}:${found.id.startTime}:${found.source}:${found.db?.path ?? ''}:${found.db?.jobId ?? ''}` : `none:${result.found === null ? result.why : ''}`;
+    if (found?.id.pid !== this.found?.id.pid) this.releaseThaw();
+    this.found = found;
+    if (key === this.announced || this.closed) return;
+    this.announced = key;
+    this.lastState = null;
+    this.options.apply([
+      {
+        type: 'controlChannel',
+        pid: found?.id.pid ?? null,
+        source: found?.source ?? null,
+        db: found?.db ?? null,
+        noChannel: found?.db ? '' : found ? NO_CHANNEL : result.found === null ? result.why : NO_TRAINER,
+        readonly: this.options.readonly === true,
+      },
+    ]);
   }
 
   private expectation(state: RunState, jobId: string | null): TrainerExpectation {
@@ -291,8 +289,15 @@ export class RunControl {
   private async perform(action: ControlAction): Promise<void> {
     const kind = requestKindOf(action);
     if (this.options.readonly) return this.fail(kind, 'lora-top was started with --readonly');
-    // Pressed as the dashboard opens: the answer is what the first look finds, not "none found yet".
-    if (!this.found) await this.firstLookup;
+    if (!this.found) {
+      // Nothing known to act on: look again now, after any look under way (the dashboard may have
+      // just opened, or the log named the UI's job since the last look), and answer with that.
+      if (this.lookingFor) await this.lookingFor;
+      if (!this.found && !this.closed) {
+        this.lastLookup = Date.now();
+        await this.lookup();
+      }
+    }
     const found = this.found;
     if (!found) return this.fail(kind, this.options.getState().control.noChannel || NO_TRAINER);
     switch (action.type) {

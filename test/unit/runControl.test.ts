@@ -56,9 +56,11 @@ interface Watched {
   stateWhenToldStopped: Array<string | null>;
   channel(): Extract<ControlEvent, { type: 'controlChannel' }> | undefined;
   failures(): Array<Extract<ControlEvent, { type: 'controlFailed' }>>;
+  /** The log names the UI's database and job now (as its lines are read). */
+  learnUi(ui: { db: string; jobId: string }): void;
 }
 
-function watch(options: { pid?: number; db?: string; ui?: { db: string; jobId: string } | null } = {}): Watched {
+function watch(options: { pid?: number; db?: string; ui?: { db: string; jobId: string } | null; lookupMs?: number } = {}): Watched {
   const events: ControlEvent[] = [];
   const stateWhenToldStopped: Array<string | null> = [];
   let state = runState(options.ui ?? null);
@@ -76,7 +78,7 @@ function watch(options: { pid?: number; db?: string; ui?: { db: string; jobId: s
       state = reduceRun(state, batch.map((event) => ({ at: Date.now(), event })));
     },
     pollMs: 20,
-    lookupMs: 50,
+    lookupMs: options.lookupMs ?? 50,
     ...(options.pid !== undefined ? { pid: options.pid } : {}),
     ...(options.db !== undefined ? { db: options.db } : {}),
   });
@@ -87,6 +89,12 @@ function watch(options: { pid?: number; db?: string; ui?: { db: string; jobId: s
     stateWhenToldStopped,
     channel: () => [...events].reverse().find((e): e is Extract<ControlEvent, { type: 'controlChannel' }> => e.type === 'controlChannel'),
     failures: () => events.filter((e): e is Extract<ControlEvent, { type: 'controlFailed' }> => e.type === 'controlFailed'),
+    learnUi: (ui) => {
+      state = reduceRun(state, [
+        { at: Date.now(), event: { type: 'sqliteDb', path: ui.db } as never },
+        { at: Date.now(), event: { type: 'jobId', id: ui.jobId } as never },
+      ]);
+    },
   };
 }
 
@@ -166,6 +174,19 @@ describe('a PID that is not the trainer is never signalled, whatever its source'
     const w = watch({ ui: { db, jobId: JOB } });
     // At once: the first look (started by a timer) has not run yet.
     expect(w.channel()).toBeUndefined();
+    w.source.act({ type: 'freeze' });
+    await until(() => w.failures().length >= 1, 'the freeze to fail');
+    expect(w.failures()[0]!.reason).toMatch(new RegExp(`^the job's pid ${s.id.pid} is not this run's trainer \\(sleep\\)$`));
+    expect(s.signals()).toEqual([]);
+  });
+
+  it('a key pressed after the log named the UI job, before the next look, gets a fresh look: why that job is not the trainer', async () => {
+    const s = await IMPOSTORS[0]!.start();
+    const db = await uiDb(s.id.pid);
+    const w = watch({ lookupMs: 60_000 });
+    const first = await until(w.channel, 'the first look');
+    expect(first.noChannel).not.toMatch(/job's pid/);
+    w.learnUi({ db, jobId: JOB });
     w.source.act({ type: 'freeze' });
     await until(() => w.failures().length >= 1, 'the freeze to fail');
     expect(w.failures()[0]!.reason).toMatch(new RegExp(`^the job's pid ${s.id.pid} is not this run's trainer \\(sleep\\)$`));
