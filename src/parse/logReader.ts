@@ -293,44 +293,42 @@ export class LogReader {
         end = k + 1;
       }
       const redrawnKeyEnd = this.fast && k > start ? redrawnNext(data, start, k, end, this.nextByte >= 0) : -1;
-      if (redrawnKeyEnd >= 0) {
-        // The very next segment draws this state again at the same step: only that one counts, as
-        // on the text path, so this one is passed over unread (ai-toolkit draws each step twice).
-        if (this.slowFrom < start) {
-          this.pushSlow(data, this.slowFrom, start, at, out);
-          this.slowFrom = start;
-        }
-        this.settleHeldText(data, start, redrawnKeyEnd, at, out);
-        if (this.heldText === null && this.splitter.idle() && this.parser.readsBars()) {
-          this.splitter.passed(lineFeed);
-          this.redrawsPassed++;
-          this.slowFrom = end;
-          start = end;
-          // The next terminator is known (no LF comes before it): no search for it.
-          if (data[redrawnNextEnd] === 13) cr = redrawnNextEnd;
-          continue;
-        }
+      // The very next segment draws this state again at the same step: only that one counts, as on
+      // the text path, so this one is passed over unread (ai-toolkit draws each step twice).
+      if (redrawnKeyEnd >= 0 && this.fastLaneAt(data, start, redrawnKeyEnd, at, out)) {
+        this.splitter.passed(lineFeed);
+        this.redrawsPassed++;
+        this.slowFrom = end;
+        start = end;
+        // The next terminator is known (no LF comes before it): no search for it.
+        if (data[redrawnNextEnd] === 13) cr = redrawnNextEnd;
+        continue;
       }
-      if (this.fast && k > start && readTrainingStateBytes(data, start, k, this.scratch)) {
-        // What came before it is read first: it may leave a bar state held, or a block open.
-        if (this.slowFrom < start) {
-          this.pushSlow(data, this.slowFrom, start, at, out);
-          this.slowFrom = start;
-        }
-        this.settleHeldText(data, start, this.scratch.keyEnd, at, out);
-        // Only between plain lines: a segment the general path has begun, or a config dump or
-        // result block it is in, take this one too.
-        if (this.heldText === null && this.splitter.idle() && this.parser.readsBars()) {
-          this.takeFast(data, start, k, at, out);
-          this.splitter.passed(lineFeed);
-          this.slowFrom = end;
-        }
+      if (this.fast && k > start && readTrainingStateBytes(data, start, k, this.scratch) && this.fastLaneAt(data, start, this.scratch.keyEnd, at, out)) {
+        this.takeFast(data, start, k, at, out);
+        this.splitter.passed(lineFeed);
+        this.slowFrom = end;
       }
       start = end;
     }
     // What redrawnNext knows is of these bytes only (and must not keep them alive).
     plainData = null;
     return start;
+  }
+
+  /**
+   * Whether the byte path may take (or pass over) the bar state at `data[start, …)`, its key ending
+   * at `keyEnd`. What came before it is read first (it may leave a bar state held, or a block open),
+   * and what the general path holds is settled; then only between plain lines: a segment the general
+   * path has begun, or a config dump or result block it is in, takes this one too.
+   */
+  private fastLaneAt(data: Buffer, start: number, keyEnd: number, at: number, out: StampedEvent[]): boolean {
+    if (this.slowFrom < start) {
+      this.pushSlow(data, this.slowFrom, start, at, out);
+      this.slowFrom = start;
+    }
+    this.settleHeldText(data, start, keyEnd, at, out);
+    return this.heldText === null && this.splitter.idle() && this.parser.readsBars();
   }
 
   /** After the terminated segments: a very long unterminated line, and the bytes kept for next time. */
