@@ -42,6 +42,20 @@ const NO_TRAINER = 'no trainer process found for this run (--pid N names it)';
 export const NO_CHANNEL =
   'this run has no control channel (a plain `python run.py` run): start it with `lora-top run -- python run.py cfg.yaml` or from the ai-toolkit UI';
 
+/**
+ * What one look for the trainer tells the screen (`why`: the look's reason when it found none), and
+ * the key that says whether that is news since the last look. Shared by the local and remote controls.
+ */
+export function channelNews(
+  found: { id: TrainerIdentity; source: ControlSource; db: { path: string; jobId: string } | null } | null,
+  why: string,
+  readonly: boolean,
+): { key: string; event: Extract<ControlEvent, { type: 'controlChannel' }> } {
+  const key = found ? `${found.id.pid}:${found.id.startTime}:${found.source}:${found.db?.path ?? ''}:${found.db?.jobId ?? ''}` : `none:${why}`;
+  const noChannel = found?.db ? '' : found ? NO_CHANNEL : why;
+  return { key, event: { type: 'controlChannel', pid: found?.id.pid ?? null, source: found?.source ?? null, db: found?.db ?? null, noChannel, readonly } };
+}
+
 /** How often the trainer is looked for while none is known, and the process polled once it is. */
 const LOOKUP_MS = 5000;
 const POLL_MS = 2000;
@@ -137,22 +151,13 @@ export class RunControl {
   private async lookOnce(): Promise<void> {
     const result = await this.find();
     const found = result.found;
-    const key = found ? `${found.id.pid}:${found.id.startTime}:${found.source}:${found.db?.path ?? ''}:${found.db?.jobId ?? ''}` : `none:${result.found === null ? result.why : ''}`;
     if (found?.id.pid !== this.found?.id.pid) this.releaseThaw();
     this.found = found;
+    const { key, event } = channelNews(found, result.found === null ? result.why : '', this.options.readonly === true);
     if (key === this.announced || this.closed) return;
     this.announced = key;
     this.lastState = null;
-    this.options.apply([
-      {
-        type: 'controlChannel',
-        pid: found?.id.pid ?? null,
-        source: found?.source ?? null,
-        db: found?.db ?? null,
-        noChannel: found?.db ? '' : found ? NO_CHANNEL : result.found === null ? result.why : NO_TRAINER,
-        readonly: this.options.readonly === true,
-      },
-    ]);
+    this.options.apply([event]);
   }
 
   private expectation(state: RunState, jobId: string | null): TrainerExpectation {

@@ -1,5 +1,5 @@
 import type { ControlOptions } from '../control/controlSource.js';
-import { NO_CHANNEL } from '../control/controlSource.js';
+import { channelNews, NO_CHANNEL } from '../control/controlSource.js';
 import { recordPath } from '../control/runRecord.js';
 import { judgeTrainer, type ConfigFiles, type ProcessFacts, type Proof, type TrainerExpectation } from '../control/trainerProof.js';
 import type { TrainerIdentity } from '../control/trainerSignals.js';
@@ -157,20 +157,11 @@ export class RemoteRunControl implements TrainerControl {
     const found = 'id' in result ? result : null;
     if (found?.id.pid !== this.found?.id.pid) this.holding = false;
     this.found = found;
-    const key = found ? `${found.id.pid}:${found.id.startTime}:${found.source}:${found.db?.path ?? ''}` : `none:${'why' in result ? result.why : ''}`;
+    const { key, event } = channelNews(found, 'why' in result ? result.why : '', this.options.readonly === true);
     if (key === this.announced || this.closed) return;
     this.announced = key;
     this.lastState = null;
-    this.options.apply([
-      {
-        type: 'controlChannel',
-        pid: found?.id.pid ?? null,
-        source: found?.source ?? null,
-        db: found?.db ?? null,
-        noChannel: found?.db ? '' : found ? NO_CHANNEL : 'why' in result ? result.why : NO_TRAINER,
-        readonly: this.options.readonly === true,
-      },
-    ]);
+    this.options.apply([event]);
   }
 
   /** `lora-top run`'s record, the UI job's pid, `--pid`, else a scan of the host's processes: each proven. */
