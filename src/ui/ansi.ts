@@ -1,5 +1,5 @@
 import { styleFor, type TextStyle, type ThemeName } from './theme.js';
-import type { ViewLine } from './viewLine.js';
+import type { ViewLine, ViewStyle } from './viewLine.js';
 
 /**
  * A styled line as one string with SGR codes, so that Ink lays out and draws one text node per
@@ -33,9 +33,9 @@ function sgr(style: TextStyle): string {
 }
 
 /** Each theme's SGR code for each style, made once. */
-const codes = new Map<ThemeName, Map<ViewLine[number]['style'], string>>();
+const codes = new Map<ThemeName, Map<ViewStyle, string>>();
 
-function codeFor(theme: ThemeName, style: ViewLine[number]['style']): string {
+function codeFor(theme: ThemeName, style: ViewStyle): string {
   let forTheme = codes.get(theme);
   if (!forTheme) codes.set(theme, (forTheme = new Map()));
   let code = forTheme.get(style);
