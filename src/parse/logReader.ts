@@ -2,7 +2,8 @@ import { MAX_RECENT_LINES, type LogEvent, type StampedEvent } from './events.js'
 import { LogParser } from './logParser.js';
 import { SegmentSplitter } from './segmentSplitter.js';
 import { stripControlSequences } from './sanitize.js';
-import { readTrainingStateBytes, trainingScratch, TrainingStepPack, type TrainingStateScratch } from './trainingState.js';
+import { BarStateScan, type SegmentRecord } from './barStateScan.js';
+import { trainingScratch, TrainingStepPack, type TrainingStateScratch } from './trainingState.js';
 
 type LineEvent = Extract<LogEvent, { type: 'line' }>;
 /** How many raw lines a read-back batch keeps for the log view (bars collapse, so more than shown). */
@@ -45,85 +46,6 @@ function barStateKey(text: string): string | null {
   return text.slice(0, open);
 }
 
-/** Where the segment after the last one `redrawnNext` passed over ends (its terminator). */
-let redrawnNextEnd = -1;
-
-/** The longest bar state passed over unread (the fast reader's own limit). */
-const MAX_REDRAWN_BYTES = 16 * 1024;
-
-/**
- * Whether the segment `data[start, k)` (its terminator ends at `end`) is a plain bar state that the
- * very next segment draws again with the same key (barStateKey: the text up to the ` [` after the
- * `%|`; both without escape sequences and ending in `]`). Read from the bytes alone: the same bytes
- * make the same text. False whenever that cannot be told from these bytes: the state is then read
- * as usual, and dropped when its redraw comes in the same piece (the next segment longer than the
- * state limit, which the text path cuts into parts, included); a piece's end settles it. `lastCrKnown`:
- * the byte after the piece is known (a CR that ends it is a lone one).
- */
-function redrawnNext(data: Buffer, start: number, k: number, end: number, lastCrKnown: boolean): number {
-  if (k - start > MAX_REDRAWN_BYTES) return -1;
-  // The redraw of the state passed over last is known to be plain, its key where that one's was.
-  const keyEnd = data === plainData && start === plainStart ? plainKeyEnd : plainKeyEndOf(data, start, k);
-  if (keyEnd < 0) return -1;
-  const keyLength = keyEnd - start;
-  const n = data.length;
-  if (end + keyLength + 2 > n) return -1;
-  for (let j = 0; j < keyLength; j++) if (data[end + j] !== data[start + j]) return -1;
-  if (data[end + keyLength] !== 32 || data[end + keyLength + 1] !== 91) return -1;
-  let next = end + keyLength + 2;
-  const limit = Math.min(n, end + MAX_REDRAWN_BYTES);
-  while (next < limit && data[next] !== 13 && data[next] !== 10) next++;
-  // A redraw longer than a state can be is no plain one (the text path would cut it into parts).
-  if (next >= limit && limit < n) return -1;
-  // The next segment must be read in this piece too: its terminator is here, and a CR at the very
-  // end is known to be a lone one (otherwise it waits for the next bytes, and this state is
-  // settled before then).
-  if (next >= n || (next === n - 1 && data[next] === 13 && !lastCrKnown)) return -1;
-  if (!plainBarEnd(data, end + keyLength, next)) return -1;
-  redrawnNextEnd = next;
-  plainData = data;
-  plainStart = end;
-  plainKeyEnd = end + keyLength;
-  return keyEnd;
-}
-
-/** The segment after the last state passed over: plain, with its key ending at `plainKeyEnd`. */
-let plainData: Buffer | null = null;
-let plainStart = -1;
-let plainKeyEnd = -1;
-
-/** Where the key of the plain bar state `data[start, k)` ends (see redrawnNext); -1: not one. */
-function plainKeyEndOf(data: Buffer, start: number, k: number): number {
-  let marker = -1;
-  for (let j = start; j + 1 < k; j++) {
-    const c = data[j]!;
-    if (c === 27) return -1;
-    if (c === 37 /* % */ && data[j + 1] === 124 /* | */) {
-      marker = j;
-      break;
-    }
-  }
-  if (marker < 0) return -1;
-  let keyEnd = -1;
-  for (let j = marker + 2; j + 1 < k; j++) {
-    const c = data[j]!;
-    if (c === 27) return -1;
-    if (c === 32 && data[j + 1] === 91 /* [ */) {
-      keyEnd = j;
-      break;
-    }
-  }
-  return keyEnd >= 0 && plainBarEnd(data, keyEnd, k) ? keyEnd : -1;
-}
-
-/** No escape in `data[from, to)`, and its last byte other than a space is `]`. */
-function plainBarEnd(data: Buffer, from: number, to: number): boolean {
-  for (let j = from; j < to; j++) if (data[j] === 27) return false;
-  let last = to;
-  while (last > from && data[last - 1] === 32) last--;
-  return last > from && data[last - 1] === 93;
-}
-
 /**
  * Where the first segment of `data` ends: after its first LF, or after its first CR (and the LF
  * that follows it); -1 when there is none, or the CR is the last byte (a LF may still follow).
@@ -157,12 +79,16 @@ export class LogReader {
   /** The fast path's reused records: the state just read, and the one held back (it may be redrawn next). */
   private scratch: TrainingStateScratch = trainingScratch();
   private heldFast: TrainingStateScratch = trainingScratch();
+  /** The byte scan of a piece (WebAssembly), and the record it reads each segment's place into. */
+  private readonly scan = new BarStateScan();
+  private readonly segment: SegmentRecord = { start: 0, k: 0, end: 0, lineFeed: false, redrawnKeyEnd: -1 };
   /** Where the held state is in `data` ([from, to)); -1: none held. */
   private heldFrom = -1;
   private heldTo = -1;
   private readonly pack = new TrainingStepPack();
   private packDesc: string | null = null;
   private packDescBytes: Buffer | null = null;
+  private packDescHash = 0;
   /** The bytes `pushBytes` is reading (the held state's and the lazy ring lines' offsets are into them). */
   private data: Buffer | null = null;
   /** The end of the last bytes pushed: a segment not terminated yet. */
@@ -194,7 +120,7 @@ export class LogReader {
 
   /**
    * A log read back (a backfill) as its bytes: the terminators are found in the bytes, a plain
-   * training-bar state is read straight from them (`readTrainingStateBytes`), and only the other
+   * training-bar state is read straight from them (parse/barStateScan.ts, in WebAssembly), and only the other
    * lines are decoded and read the general way — the same events as `push` of the decoded text,
    * at a fraction of the cost. Bytes after the last terminator wait for the next call (or `end`).
    * Each call's end settles what is held (a bar state that a redraw in the next call would have
@@ -265,55 +191,30 @@ export class LogReader {
    * next call, and code after the loop that had not run then made it bail out on every call.
    */
   private readSegments(data: Buffer, at: number, out: StampedEvent[]): number {
-    const n = data.length;
-    let start = 0;
+    const scan = this.scan;
+    const segment = this.segment;
     this.slowFrom = 0;
-    plainData = null;
-    let cr = data.indexOf(13, 0);
-    let lf = data.indexOf(10, 0);
-    while (start < n) {
-      if (cr >= 0 && cr < start) cr = data.indexOf(13, start);
-      if (lf >= 0 && lf < start) lf = data.indexOf(10, start);
-      const k = cr < 0 ? lf : lf < 0 ? cr : Math.min(cr, lf);
-      if (k < 0) break;
-      let end: number;
-      let lineFeed: boolean;
-      if (k === cr) {
-        if (k + 1 >= n) {
-          // A CR at the very end: whether a LF follows is for the next bytes to say.
-          if (this.nextByte < 0) break;
-          lineFeed = false;
-          end = k + 1;
-        } else {
-          lineFeed = data[k + 1] === 10;
-          end = lineFeed ? k + 2 : k + 1;
+    scan.begin(data, this.nextByte >= 0, this.fast);
+    while (scan.next() > 0) {
+      for (let r = 0; r < scan.count; r++) {
+        scan.segment(r, segment);
+        const start = segment.start;
+        // The very next segment draws this state again at the same step: only that one counts, as on
+        // the text path, so this one is passed over unread (ai-toolkit draws each step twice).
+        if (segment.redrawnKeyEnd >= 0 && this.fastLaneAt(data, start, segment.redrawnKeyEnd, at, out)) {
+          this.splitter.passed(segment.lineFeed);
+          this.redrawsPassed++;
+          this.slowFrom = segment.end;
+          continue;
         }
-      } else {
-        lineFeed = true;
-        end = k + 1;
+        if (scan.state(r, this.scratch) && this.fastLaneAt(data, start, this.scratch.keyEnd, at, out)) {
+          this.takeFast(data, start, segment.k, at, out);
+          this.splitter.passed(segment.lineFeed);
+          this.slowFrom = segment.end;
+        }
       }
-      const redrawnKeyEnd = this.fast && k > start ? redrawnNext(data, start, k, end, this.nextByte >= 0) : -1;
-      // The very next segment draws this state again at the same step: only that one counts, as on
-      // the text path, so this one is passed over unread (ai-toolkit draws each step twice).
-      if (redrawnKeyEnd >= 0 && this.fastLaneAt(data, start, redrawnKeyEnd, at, out)) {
-        this.splitter.passed(lineFeed);
-        this.redrawsPassed++;
-        this.slowFrom = end;
-        start = end;
-        // The next terminator is known (no LF comes before it): no search for it.
-        if (data[redrawnNextEnd] === 13) cr = redrawnNextEnd;
-        continue;
-      }
-      if (this.fast && k > start && readTrainingStateBytes(data, start, k, this.scratch) && this.fastLaneAt(data, start, this.scratch.keyEnd, at, out)) {
-        this.takeFast(data, start, k, at, out);
-        this.splitter.passed(lineFeed);
-        this.slowFrom = end;
-      }
-      start = end;
     }
-    // What redrawnNext knows is of these bytes only (and must not keep them alive).
-    plainData = null;
-    return start;
+    return scan.scanEnd();
   }
 
   /**
@@ -434,12 +335,13 @@ export class LogReader {
     const state = this.scratch;
     const descLength = state.descEnd - from;
     const desc = this.packDescBytes;
-    let same = desc !== null && desc.length === descLength;
+    let same = desc !== null && desc.length === descLength && this.packDescHash === state.descHash;
     for (let k = 0; same && k < descLength; k++) same = data[from + k] === desc![k];
     if (!same) {
       this.settleFast(at, out);
       this.packDescBytes = Buffer.from(data.subarray(from, state.descEnd));
       this.packDesc = this.packDescBytes.toString('latin1');
+      this.packDescHash = state.descHash;
     }
     const held = this.heldFast;
     if (this.heldFrom >= 0 && !this.sameKey(data, held, this.heldFrom, state, from)) this.packHeld();
@@ -454,7 +356,7 @@ export class LogReader {
   private sameKey(data: Buffer, a: TrainingStateScratch, aFrom: number, b: TrainingStateScratch, bFrom: number): boolean {
     if (a.keyEnd < 0 || b.keyEnd < 0) return false;
     const length = a.keyEnd - aFrom;
-    if (b.keyEnd - bFrom !== length) return false;
+    if (b.keyEnd - bFrom !== length || a.keyHash !== b.keyHash) return false;
     for (let k = 0; k < length; k++) if (data[aFrom + k] !== data[bFrom + k]) return false;
     return true;
   }

@@ -113,11 +113,11 @@ export function addBarSample(speed: SpeedState, n: number, elapsedS: number, at:
     speed.markCount = MAX_MARKS;
   }
 
-  const estimate = estimateFromMarks(speed.marks, speed.markCount);
-  if (estimate) {
-    speed.secondsPerStep = estimate.seconds;
-    speed.basis = estimate.basis;
-    speed.history.push(estimate.seconds);
+  const basis = estimateFromMarks(speed.marks, speed.markCount);
+  if (basis !== null) {
+    speed.secondsPerStep = estimated;
+    speed.basis = basis;
+    speed.history.push(estimated);
     if (speed.history.length > 2 * MAX_HISTORY) {
       speed.historyDropped += speed.history.length - MAX_HISTORY;
       speed.history.splice(0, speed.history.length - MAX_HISTORY);
@@ -139,7 +139,39 @@ function adoptPrinted(speed: SpeedState, printed: number | null): void {
   speed.basis = 'tqdm';
 }
 
-function estimateFromMarks(marks: BarMarks, count: number): { seconds: number; basis: 'wall' | 'elapsed' } | null {
+/** The seconds per step the last estimateFromMarks that found one found (no object per estimate: a backfill makes hundreds of thousands). */
+let estimated = 0;
+
+/**
+ * The newest mark before the last that is at least WINDOW_STEPS steps and WINDOW_SECONDS of
+ * elapsed behind the last one; 0 when none is (the oldest mark is used then).
+ */
+export function windowStart(ns: Float64Array, elapsed: Float64Array, count: number): number {
+  const lastN = ns[count - 1]!;
+  const lastElapsed = elapsed[count - 1]!;
+  // Steps only grow from mark to mark (a new session starts new marks), so the marks at least
+  // WINDOW_STEPS behind are a prefix. Its end is found first (at once when each mark is one step,
+  // else by halving), then, going back from there, the newest mark far enough behind in elapsed too:
+  // the mark that a walk back from the newest would stop at.
+  const last = count - 2;
+  let p = count - 1 - WINDOW_STEPS;
+  if (!(p >= 0 && lastN - ns[p]! >= WINDOW_STEPS && !(p + 1 <= last && lastN - ns[p + 1]! >= WINDOW_STEPS))) {
+    if (!(lastN - ns[0]! >= WINDOW_STEPS)) return 0;
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lastN - ns[mid]! >= WINDOW_STEPS) lo = mid;
+      else hi = mid - 1;
+    }
+    p = lo;
+  }
+  for (let i = p; i > 0; i--) if (lastElapsed - elapsed[i]! >= WINDOW_SECONDS) return i;
+  return 0;
+}
+
+/** The estimate's basis, its value in `estimated`; null when none can be made yet. */
+function estimateFromMarks(marks: BarMarks, count: number): 'wall' | 'elapsed' | null {
   if (count < 2) return null;
   const ns = marks.n;
   const elapsed = marks.elapsedS;
@@ -147,11 +179,7 @@ function estimateFromMarks(marks: BarMarks, count: number): { seconds: number; b
   const flags = marks.flags;
   const lastN = ns[count - 1]!;
   const lastElapsed = elapsed[count - 1]!;
-  let first = count - 2;
-  while (first > 0) {
-    if (lastN - ns[first]! >= WINDOW_STEPS && lastElapsed - elapsed[first]! >= WINDOW_SECONDS) break;
-    first--;
-  }
+  const first = windowStart(ns, elapsed, count);
 
   // Wall clock: only over the trailing marks that arrived live (a log read back after the fact
   // stamps its states with the time of reading), and only over pairs that no pause separates.
@@ -166,13 +194,19 @@ function estimateFromMarks(marks: BarMarks, count: number): { seconds: number; b
       steps += ns[i]! - ns[i - 1]!;
       seconds += (ats[i]! - ats[i - 1]!) / 1000;
     }
-    if (steps > 0 && seconds / steps >= MIN_SECONDS_PER_STEP) return { seconds: seconds / steps, basis: 'wall' };
+    if (steps > 0 && seconds / steps >= MIN_SECONDS_PER_STEP) {
+      estimated = seconds / steps;
+      return 'wall';
+    }
   }
 
   // tqdm's elapsed: pause-free, one-second resolution, so only over a window of a few seconds or more.
   const steps = lastN - ns[first]!;
   const elapsedSpan = lastElapsed - elapsed[first]!;
-  if (steps > 0 && elapsedSpan >= 1) return { seconds: elapsedSpan / steps, basis: 'elapsed' };
+  if (steps > 0 && elapsedSpan >= 1) {
+    estimated = elapsedSpan / steps;
+    return 'elapsed';
+  }
   return null;
 }
 

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { FIXTURES } from '../helpers/readLog.js';
 import { LogReader } from '../../src/parse/logReader.js';
 import { parseTqdmBar, postfixNumber } from '../../src/parse/tqdmBar.js';
-import { decimalAt, readTrainingStateBytes, trainingScratch } from '../../src/parse/trainingState.js';
+import { readTrainingStateBytes } from '../../src/parse/barStateScan.js';
+import { decimalAt, trainingScratch } from '../../src/parse/trainingState.js';
 import { stripControlSequences } from '../../src/parse/sanitize.js';
 import { reduceRun } from '../../src/state/reduceRun.js';
 import { initialRunState, type RunState, type StampedRunEvent } from '../../src/state/runState.js';
@@ -167,6 +168,24 @@ describe('the training-bar fast path', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+
+  it('edge lines: a sample bar with an lr is not the training bar; a redraw that only begins like one is not passed over', () => {
+    const sample = 'Generating Images:  50%|█████     | 1/2 [00:01<00:01,  1.00it/s, lr: 1.0e-04 loss: 2.0e-01]';
+    expect(general(sample)).toBeNull();
+    expect(fastBytes(sample)).toBeNull();
+    expect(fastBytes(sample.replace('Generating Images', 'Generating Samples'))).toBeNull();
+    // The same desc and step, then not the ` [` a redraw has: both states are read.
+    const state = (tail: string) => `job:  50%|█████     | 1/2${tail}[00:01<00:01,  1.00it/s, lr: 1.0e-04 loss: 2.0e-01]`;
+    for (const next of [state(' x'), state('  '), state(' '), state('x ')]) {
+      const log = `${state(' ')}\r${next}\r${state(' ').replace('1/2', '2/2')}\n`;
+      for (const chunk of [1, 5, 1000]) {
+        expect(JSON.stringify(backfillBytes(log, chunk, true)), JSON.stringify(next)).toBe(JSON.stringify(backfillBytes(log, chunk, false)));
+      }
+      const reader = new LogReader();
+      reader.pushBytes(Buffer.from(log), 1000);
+      expect(reader.redrawsPassed, JSON.stringify(next)).toBe(next === state(' ') ? 1 : 0);
+    }
   });
 
   it('odd bytes: CRLF and lone CRs across chunk ends, blank lines, a line longer than the cap, invalid UTF-8, NBSP and escapes in a desc', () => {
