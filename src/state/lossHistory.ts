@@ -31,7 +31,18 @@ export function emptyLossHistory(): LossHistory {
 }
 
 export function copyLossHistory(history: LossHistory): LossHistory {
-  return { ...history, points: [...history.points] };
+  // Every field named, in emptyLossHistory's order: a spread copy of an object with this many
+  // fields got a map of its own each time, and the code reading it went slow (a backfill copies once
+  // a read).
+  return {
+    points: [...history.points],
+    stride: history.stride,
+    ema: history.ema,
+    count: history.count,
+    prevEma: history.prevEma,
+    prevCount: history.prevCount,
+    lastStep: history.lastStep,
+  };
 }
 
 /**

@@ -82,7 +82,16 @@ export function initialSpeed(): SpeedState {
 
 /** A copy that `addBarSample` and `notePause` may change without touching the original. */
 export function copySpeed(speed: SpeedState): SpeedState {
-  return { ...speed, history: [...speed.history] };
+  // Every field named, in initialSpeed's order (see copyLossHistory).
+  return {
+    marks: speed.marks,
+    markCount: speed.markCount,
+    secondsPerStep: speed.secondsPerStep,
+    basis: speed.basis,
+    history: [...speed.history],
+    historyDropped: speed.historyDropped,
+    pausedSinceLastMark: speed.pausedSinceLastMark,
+  };
 }
 
 /** Changes `speed` (a copy the caller owns) with one training bar state. */
