@@ -20,6 +20,13 @@ const RECORD_BYTES: i32 = 128;
 const F64_SLOT: i32 = 64;
 /** Records one scan call writes at most (the caller reads them and calls again). */
 const MAX_RECORDS: i32 = 4096;
+/** The longest desc a pack keeps (the text path reads a `%|` only this far in). */
+const MAX_DESC: i32 = 8192;
+/** States one pack holds at most, and their postfixes' bytes (the caller hands a full pack on and goes on). */
+const PACK_STATES: i32 = 8192;
+const PACK_BYTES: i32 = 1 << 20;
+/** Numbers a packed state takes (parse/trainingState.ts TRAINING_STEP_FIELDS). */
+const PACK_FIELDS: i32 = 9;
 
 // i32 slots
 const R_START = 0;
@@ -33,8 +40,6 @@ const R_KEY_END = 28;
 const R_POSTFIX_START = 32;
 const R_POSTFIX_END = 36;
 const R_FLAGS = 40;
-const R_KEY_HASH = 44;
-const R_DESC_HASH = 48;
 const R_RATE_FROM = 52;
 const R_LR_FROM = 56;
 const R_LR_TO = 60;
@@ -56,6 +61,12 @@ const RATE_BY_CALLER: i32 = 4; // the rate's text needs Number(): the caller rea
 const NO_LOSS: i32 = 8;
 const LOSS_BY_CALLER: i32 = 16; // postfixNumber() of [R_LOSS_FROM, R_LOSS_TO)
 const LR_BY_CALLER: i32 = 32; // postfixNumber() of [R_LR_FROM, R_LR_TO)
+const NO_LR: i32 = 64; // set by the caller: postfixNumber() read no number
+
+// takeState's answer (bits)
+const NEEDS_DESC: i32 = 1; // the state's desc is not the pack's: nothing done
+const PACK_FULL: i32 = 2; // the held state would not fit in the pack: nothing done
+const PACKED: i32 = 4; // the held state was packed (it was a step of its own)
 
 /** The text path's limits: it reads at most this much of a line, and a `%|` only this far in. */
 const MAX_CHARS: i32 = 16 * 1024;
@@ -66,6 +77,17 @@ const MAX_SAFE_INTEGER: f64 = 9007199254740991;
 
 let pieceLength: i32 = 0;
 let recordsBase: i32 = 0;
+/** The held state (a copy of its record; heldStart -1: none), the pack's desc, the pack. */
+let heldAt: i32 = 0;
+let heldStart: i32 = -1;
+let descAt: i32 = 0;
+let descLength: i32 = -1;
+let packValuesAt: i32 = 0;
+let packEndsAt: i32 = 0;
+let packRingAt: i32 = 0;
+let packBytesAt: i32 = 0;
+let packCount: i32 = 0;
+let packBytes: i32 = 0;
 /** Where the next scan call goes on; where the last terminated segment ends; 1 once the piece is done. */
 let resumeAt: i32 = 0;
 let scannedTo: i32 = 0;
@@ -93,7 +115,13 @@ export function inputOffset(): i32 {
  */
 export function begin(length: i32): i32 {
   const records = align(INPUT + length + SENTINEL);
-  const needed = records + MAX_RECORDS * RECORD_BYTES + RECORD_BYTES;
+  heldAt = records + MAX_RECORDS * RECORD_BYTES;
+  descAt = heldAt + RECORD_BYTES;
+  packValuesAt = descAt + MAX_DESC;
+  packEndsAt = packValuesAt + PACK_STATES * PACK_FIELDS * 8;
+  packRingAt = packEndsAt + PACK_STATES * 4;
+  packBytesAt = packRingAt + PACK_STATES * 8;
+  const needed = packBytesAt + PACK_BYTES;
   const have = memory.size() << 16;
   if (needed > have) {
     if (memory.grow(((needed - have) + 65535) >> 16) < 0) return 0;
@@ -105,12 +133,157 @@ export function begin(length: i32): i32 {
   finished = 0;
   plainStart = -1;
   plainKeyEnd = -1;
+  heldStart = -1;
+  descLength = -1;
+  packCount = 0;
+  packBytes = 0;
   return records;
 }
 
 /** Writes the sentinel after the piece (the caller calls this once the bytes are in). */
 export function sealed(): void {
   memory.fill(INPUT + pieceLength, 0, SENTINEL);
+}
+
+/**
+ * The state read into `record` taken into the pack, as parse/logReader.ts takes a plain bar state:
+ * it becomes the held one (a redraw at the same step replaces it), and the one held before is packed
+ * first unless this one has its key (the text up to ` [`: the same step drawn again). Answers
+ * NEEDS_DESC (the pack is of another desc: the caller hands it on and sets this one's) or
+ * PACK_FULL (the caller hands it on) having done nothing, else 0 or PACKED.
+ */
+export function takeState(record: i32): i32 {
+  const start = load<i32>(record + R_START);
+  const length = load<i32>(record + R_DESC_END) - start;
+  if (length !== descLength || !equalBytes(INPUT + start, descAt, length)) return NEEDS_DESC;
+  let answer = 0;
+  if (heldStart >= 0 && !sameKey(heldAt, record)) {
+    if (!fits()) return PACK_FULL;
+    packHeldState();
+    answer = PACKED;
+  }
+  memory.copy(heldAt, record, RECORD_BYTES);
+  heldStart = start;
+  return answer;
+}
+
+/** Packs the held state: 1, or 0 when none is held, -1 when the pack is full (the caller hands it on and asks again). */
+export function packHeld(): i32 {
+  if (heldStart < 0) return 0;
+  if (!fits()) return -1;
+  packHeldState();
+  return 1;
+}
+
+/** The pack's desc: the desc of the state in `record` (NEEDS_DESC's answer), or -1: none. */
+export function setDescOf(record: i32): void {
+  const start = load<i32>(record + R_START);
+  descLength = min(MAX_DESC, load<i32>(record + R_DESC_END) - start);
+  memory.copy(descAt, INPUT + start, descLength);
+}
+
+/** Where the caller writes a desc it kept from an earlier piece (then setDescLength). */
+export function descOffset(): i32 {
+  return descAt;
+}
+
+export function setDescLength(length: i32): void {
+  descLength = length;
+}
+
+export function heldFrom(): i32 {
+  return heldStart;
+}
+
+export function heldKeyEnd(): i32 {
+  return heldStart < 0 ? -1 : load<i32>(heldAt + R_KEY_END);
+}
+
+/** The held state is dropped (its redraw was read the general way). */
+export function dropHeld(): void {
+  heldStart = -1;
+}
+
+export function packSize(): i32 {
+  return packCount;
+}
+
+export function packValuesOffset(): i32 {
+  return packValuesAt;
+}
+
+export function packEndsOffset(): i32 {
+  return packEndsAt;
+}
+
+export function packRingOffset(): i32 {
+  return packRingAt;
+}
+
+export function packBytesOffset(): i32 {
+  return packBytesAt;
+}
+
+/** The pack was handed on: empty again. */
+export function clearPack(): void {
+  packCount = 0;
+  packBytes = 0;
+}
+
+function fits(): bool {
+  const length = load<i32>(heldAt + R_POSTFIX_END) - load<i32>(heldAt + R_POSTFIX_START);
+  return packCount < PACK_STATES && packBytes + length <= PACK_BYTES;
+}
+
+/** Two states with the same key (the text up to ` [`): one step drawn twice. */
+function sameKey(a: i32, b: i32): bool {
+  const aStart = load<i32>(a + R_START);
+  const bStart = load<i32>(b + R_START);
+  const aKey = load<i32>(a + R_KEY_END);
+  const bKey = load<i32>(b + R_KEY_END);
+  if (aKey < 0 || bKey < 0) return false;
+  const length = aKey - aStart;
+  return bKey - bStart === length && equalBytes(INPUT + aStart, INPUT + bStart, length);
+}
+
+function equalBytes(a: i32, b: i32, length: i32): bool {
+  let j = 0;
+  while (j + 8 <= length) {
+    if (load<u64>(a + j) !== load<u64>(b + j)) return false;
+    j += 8;
+  }
+  while (j < length) {
+    if (load<u8>(a + j) !== load<u8>(b + j)) return false;
+    j++;
+  }
+  return true;
+}
+
+/** The held state's numbers, postfix and place appended to the pack (it fits). */
+function packHeldState(): void {
+  const held = heldAt;
+  const flags = load<i32>(held + R_FLAGS);
+  const v = packValuesAt + packCount * PACK_FIELDS * 8;
+  store<f64>(v, load<f64>(held + R_N));
+  store<f64>(v + 8, load<f64>(held + R_TOTAL));
+  store<f64>(v + 16, load<f64>(held + R_ELAPSED));
+  store<f64>(v + 24, flags & RATE_UNKNOWN ? NaN : load<f64>(held + R_RATE));
+  store<f64>(v + 32, flags & UNIT_S_PER_IT ? 1 : 0);
+  const noLoss = (flags & NO_LOSS) !== 0;
+  store<f64>(v + 40, noLoss ? 0 : load<f64>(held + R_LOSS));
+  store<f64>(v + 48, noLoss ? 0 : 1);
+  const noLr = (flags & NO_LR) !== 0;
+  store<f64>(v + 56, noLr ? 0 : load<f64>(held + R_LR));
+  store<f64>(v + 64, noLr ? 0 : 1);
+  const from = load<i32>(held + R_POSTFIX_START);
+  const length = load<i32>(held + R_POSTFIX_END) - from;
+  memory.copy(packBytesAt + packBytes, INPUT + from, length);
+  packBytes += length;
+  store<i32>(packEndsAt + packCount * 4, packBytes);
+  store<i32>(packRingAt + packCount * 8, heldStart);
+  store<i32>(packRingAt + packCount * 8 + 4, load<i32>(held + R_K));
+  packCount++;
+  heldStart = -1;
 }
 
 export function scanEnd(): i32 {
@@ -291,13 +464,6 @@ function plainBarEnd(from: i32, to: i32): bool {
   let last = to;
   while (last > from && at(last - 1) === 32) last--;
   return last > from && at(last - 1) === 93;
-}
-
-/** FNV-1a of [from, to). */
-function hashOf(from: i32, to: i32): i32 {
-  let h: u32 = 0x811c9dc5;
-  for (let j = from; j < to; j++) h = (h ^ <u32>at(j)) * 0x01000193;
-  return <i32>h;
 }
 
 /** Where the last successful intervalAt or intAt stopped. */
@@ -546,8 +712,6 @@ function readTrainingState(start: i32, end: i32, record: i32): bool {
   store<i32>(record + R_POSTFIX_START, pStart);
   store<i32>(record + R_POSTFIX_END, pEnd);
   store<i32>(record + R_FLAGS, flags);
-  store<i32>(record + R_KEY_HASH, keyEnd < 0 ? 0 : hashOf(start, keyEnd));
-  store<i32>(record + R_DESC_HASH, hashOf(start, descEnd));
   store<i32>(record + R_RATE_FROM, rateStart);
   store<i32>(record + R_RATE_TO, rateEnd);
   store<i32>(record + R_LR_FROM, lrAt);

@@ -1,13 +1,15 @@
 import { wasmBase64 } from './generated/barStateScanWasm.js';
-import { decimalAt, postfixNumberAt, type TrainingStateScratch } from './trainingState.js';
+import { decimalAt, postfixNumberAt, TRAINING_STEP_FIELDS, type TrainingStateScratch, type TrainingSteps } from './trainingState.js';
 
 /**
  * The backfill's byte scan (wasm/barStateScan.ts, compiled to WebAssembly): a piece of a log read
  * back, split into segments, with a record for each segment that the very next one redraws at the
- * same step (to be passed over unread) or that is a plain training-bar state (read from its bytes).
- * WebAssembly because a fresh process runs it at full speed from its first byte, where the same
- * scan in JavaScript spent most of a 50 MB backfill before V8 had compiled it well. Pure: bytes in,
- * records out (the module's memory is this file's scratch space).
+ * same step (to be passed over unread) or that is a plain training-bar state (read from its bytes);
+ * and the pack those states go into (held until the next state shows it was not redrawn, as
+ * parse/logReader.ts decides). WebAssembly because a fresh process runs it at full speed from its
+ * first byte, where the same work in JavaScript took most of a 50 MB backfill before V8 had
+ * compiled it well. Pure: bytes in, records and packs out (the module's memory is its scratch
+ * space; each piece is read to its end, its pack handed on, before the next piece begins).
  */
 
 /** What this file uses of the WebAssembly API (Node has it; its types come with the DOM library, not used here). */
@@ -25,11 +27,24 @@ interface ScanExports {
   scanEnd(): number;
   done(): number;
   readAt(start: number, k: number, record: number): number;
+  takeState(record: number): number;
+  packHeld(): number;
+  setDescOf(record: number): void;
+  descOffset(): number;
+  setDescLength(length: number): void;
+  heldFrom(): number;
+  heldKeyEnd(): number;
+  dropHeld(): void;
+  packSize(): number;
+  packValuesOffset(): number;
+  packEndsOffset(): number;
+  packRingOffset(): number;
+  packBytesOffset(): number;
+  clearPack(): void;
 }
 
-// A record's slots, as wasm/barStateScan.ts writes them: i32 slots (in 4-byte units), then f64 ones (8-byte units).
+// A record's slots as wasm/barStateScan.ts writes them: i32 slots in 4-byte units, f64 slots in 8-byte units from the record's start.
 const RECORD_I32 = 32;
-const RECORD_F64 = 16;
 const START = 0;
 const K = 1;
 const END = 2;
@@ -41,14 +56,12 @@ const KEY_END = 7;
 const POSTFIX_START = 8;
 const POSTFIX_END = 9;
 const FLAGS = 10;
-const KEY_HASH = 11;
-const DESC_HASH = 12;
 const RATE_FROM = 13;
 const LR_FROM = 14;
 const LR_TO = 15;
-const LOSS_FROM = 16 + 12; // i32 slots inside the last f64 slot
-const LOSS_TO = 16 + 13;
-const RATE_TO = 16 + 14;
+const LOSS_FROM = 28;
+const LOSS_TO = 29;
+const RATE_TO = 30;
 const N = 8;
 const TOTAL = 9;
 const ELAPSED = 10;
@@ -56,12 +69,19 @@ const RATE = 11;
 const LOSS = 12;
 const LR = 13;
 
+// FLAGS bits
 const UNIT_S_PER_IT = 1;
 const RATE_UNKNOWN = 2;
 const RATE_BY_CALLER = 4;
 const NO_LOSS = 8;
 const LOSS_BY_CALLER = 16;
 const LR_BY_CALLER = 32;
+const NO_LR = 64;
+
+/** takeState's answer (bits). */
+export const NEEDS_DESC = 1;
+export const PACK_FULL = 2;
+export const PACKED = 4;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -88,14 +108,21 @@ export interface SegmentRecord {
   redrawnKeyEnd: number;
 }
 
+/** A pack handed on: the states' numbers and postfixes (TrainingSteps), and where each state's segment is in the piece. */
+export interface BarStatePack extends TrainingSteps {
+  from: Int32Array;
+  to: Int32Array;
+}
+
 /**
- * A scan of one piece of bytes at a time. `begin` copies the piece in; `next` gives its records a
- * batch at a time; `state` reads a record's training state into a scratch record.
+ * The scan of one piece of bytes at a time: `begin` copies the piece in; `next` gives its records a
+ * batch at a time; `state` reads a record as a training state; `take` puts it into the pack.
  */
 export class BarStateScan {
   private readonly wasm = scanModule();
   private i32 = new Int32Array(this.wasm.memory.buffer);
   private f64 = new Float64Array(this.wasm.memory.buffer);
+  private bytes = new Uint8Array(this.wasm.memory.buffer);
   private data: Uint8Array | null = null;
   /** The records' first slot (in i32 units), and how many the last `next` wrote. */
   private base = 0;
@@ -103,17 +130,25 @@ export class BarStateScan {
   private lastCrKnown = 0;
   private fast = 1;
 
-  /** A new piece: `lastCrKnown`, the byte after it is known (a CR that ends it is a lone one); `fast` false: segment ends only. */
-  begin(data: Uint8Array, lastCrKnown: boolean, fast: boolean): void {
+  /**
+   * A new piece: `lastCrKnown`, the byte after it is known (a CR that ends it is a lone one); `fast`
+   * false: segment ends only; `desc`, the pack's desc from an earlier piece (null: none yet).
+   */
+  begin(data: Uint8Array, lastCrKnown: boolean, fast: boolean, desc: Uint8Array | null): void {
     const wasm = this.wasm;
     const records = wasm.begin(data.length);
     if (records === 0) throw new Error('no memory for the log scan');
     if (this.i32.buffer !== wasm.memory.buffer) {
       this.i32 = new Int32Array(wasm.memory.buffer);
       this.f64 = new Float64Array(wasm.memory.buffer);
+      this.bytes = new Uint8Array(wasm.memory.buffer);
     }
-    new Uint8Array(wasm.memory.buffer, wasm.inputOffset(), data.length).set(data);
+    this.bytes.set(data, wasm.inputOffset());
     wasm.sealed();
+    if (desc !== null) {
+      this.bytes.set(desc, wasm.descOffset());
+      wasm.setDescLength(desc.length);
+    }
     this.base = records >> 2;
     this.count = 0;
     this.data = data;
@@ -143,51 +178,136 @@ export class BarStateScan {
     out.redrawnKeyEnd = s[at + REDRAWN_KEY_END]!;
   }
 
-  /**
-   * Record `r` of the last batch as a training state, read into `out` (offsets into the piece);
-   * false when its segment is not one the fast path takes.
-   */
-  state(r: number, out: TrainingStateScratch): boolean {
+  /** Whether record `r` of the last batch is a training state the fast path takes (read now if it was passed over). */
+  state(r: number): boolean {
     const s = this.i32;
     const at = this.base + r * RECORD_I32;
     let fast = s[at + FAST]!;
-    // A segment passed over is read only when asked.
-    if (fast < 0) fast = this.wasm.readAt(s[at + START]!, s[at + K]!, (this.base + r * RECORD_I32) * 4);
-    return fast === 1 && this.fields(at, out);
+    if (fast < 0) {
+      fast = this.wasm.readAt(s[at + START]!, s[at + K]!, at * 4);
+      s[at + FAST] = fast;
+    }
+    return fast === 1 && this.settleNumbers(at);
   }
 
-  /** The segment at `start` (its text ending at `k`) of the piece read as a training state (record 0's room is used). */
+  /** Record `r`'s key end (a training state read). */
+  keyEnd(r: number): number {
+    return this.i32[this.base + r * RECORD_I32 + KEY_END]!;
+  }
+
+  /** Record `r`'s desc, `[start, descEnd)`. */
+  descEnd(r: number): number {
+    return this.i32[this.base + r * RECORD_I32 + DESC_END]!;
+  }
+
+  /** Record `r` (a training state read) into the pack: 0, PACKED, or NEEDS_DESC / PACK_FULL having done nothing. */
+  take(r: number): number {
+    return this.wasm.takeState((this.base + r * RECORD_I32) * 4);
+  }
+
+  /** Record `r`'s desc is the pack's from now on (the pack was handed on). */
+  setDescOf(r: number): void {
+    this.wasm.setDescOf((this.base + r * RECORD_I32) * 4);
+  }
+
+  /** Packs the held state: 1, 0 when none is held, -1 when the pack is full. */
+  packHeld(): number {
+    return this.wasm.packHeld();
+  }
+
+  /** Where the held state begins in the piece (-1: none), and its key's end. */
+  heldFrom(): number {
+    return this.wasm.heldFrom();
+  }
+
+  heldKeyEnd(): number {
+    return this.wasm.heldKeyEnd();
+  }
+
+  dropHeld(): void {
+    this.wasm.dropHeld();
+  }
+
+  packSize(): number {
+    return this.wasm.packSize();
+  }
+
+  /** The pack's contents (copies), and an empty pack. */
+  takePack(): BarStatePack {
+    const wasm = this.wasm;
+    const count = wasm.packSize();
+    const valuesAt = wasm.packValuesOffset() >> 3;
+    const endsAt = wasm.packEndsOffset() >> 2;
+    const ringAt = wasm.packRingOffset() >> 2;
+    const bytesAt = wasm.packBytesOffset();
+    const postfixEnds = this.i32.slice(endsAt, endsAt + count);
+    const from = new Int32Array(count);
+    const to = new Int32Array(count);
+    for (let k = 0; k < count; k++) {
+      from[k] = this.i32[ringAt + 2 * k]!;
+      to[k] = this.i32[ringAt + 2 * k + 1]!;
+    }
+    const pack = {
+      count,
+      values: this.f64.slice(valuesAt, valuesAt + count * TRAINING_STEP_FIELDS),
+      postfixBytes: this.bytes.slice(bytesAt, bytesAt + (count === 0 ? 0 : postfixEnds[count - 1]!)),
+      postfixEnds,
+      from,
+      to,
+    };
+    wasm.clearPack();
+    return pack;
+  }
+
+  /**
+   * The numbers the scan left to Number() (digits past what it reads exactly), read here into the
+   * record; false when the rate they make is not one the text path takes.
+   */
+  private settleNumbers(at: number): boolean {
+    const s = this.i32;
+    let flags = s[at + FLAGS]!;
+    if ((flags & (RATE_BY_CALLER | LOSS_BY_CALLER | LR_BY_CALLER)) === 0) return true;
+    const data = this.data!;
+    const f = this.f64;
+    const f64At = at >> 1;
+    if ((flags & RATE_BY_CALLER) !== 0) {
+      const rate = decimalAt(data, s[at + RATE_FROM]!, s[at + RATE_TO]!);
+      if (!(Number.isFinite(rate) && Math.abs(rate) <= MAX_SAFE)) return false;
+      f[f64At + RATE] = rate;
+    }
+    if ((flags & LOSS_BY_CALLER) !== 0) {
+      const loss = postfixNumberAt(data, s[at + LOSS_FROM]!, s[at + LOSS_TO]!);
+      if (loss === null) flags |= NO_LOSS;
+      else f[f64At + LOSS] = loss;
+    }
+    if ((flags & LR_BY_CALLER) !== 0) {
+      const lr = postfixNumberAt(data, s[at + LR_FROM]!, s[at + LR_TO]!);
+      if (lr === null) flags |= NO_LR;
+      else f[f64At + LR] = lr;
+    }
+    s[at + FLAGS] = flags & ~(RATE_BY_CALLER | LOSS_BY_CALLER | LR_BY_CALLER);
+    return true;
+  }
+
+  /** Record 0's room: the segment `[start, k)` of the piece read as a training state (for tests of the reading). */
   readOne(start: number, k: number, out: TrainingStateScratch): boolean {
-    return this.wasm.readAt(start, k, this.base * 4) === 1 && this.fields(this.base, out);
-  }
-
-  private fields(at: number, out: TrainingStateScratch): boolean {
+    const at = this.base;
+    if (this.wasm.readAt(start, k, at * 4) !== 1 || !this.settleNumbers(at)) return false;
     const s = this.i32;
     const f = this.f64;
-    const data = this.data!;
     const flags = s[at + FLAGS]!;
-    const f64At = (at >> 1) + RECORD_F64 / 2;
-    let rate: number | null = null;
-    if ((flags & RATE_BY_CALLER) !== 0) {
-      // Digits that Number() reads from their text (more than 15 of them).
-      rate = decimalAt(data, s[at + RATE_FROM]!, s[at + RATE_TO]!);
-      if (!(Number.isFinite(rate) && Math.abs(rate) <= MAX_SAFE)) return false;
-    } else if ((flags & RATE_UNKNOWN) === 0) {
-      rate = f[f64At + RATE - 8]!;
-    }
+    const f64At = at >> 1;
     out.descEnd = s[at + DESC_END]!;
     out.keyEnd = s[at + KEY_END]!;
     out.postfixStart = s[at + POSTFIX_START]!;
     out.postfixEnd = s[at + POSTFIX_END]!;
-    out.keyHash = s[at + KEY_HASH]!;
-    out.descHash = s[at + DESC_HASH]!;
-    out.n = f[f64At + N - 8]!;
-    out.total = f[f64At + TOTAL - 8]!;
-    out.elapsedS = f[f64At + ELAPSED - 8]!;
-    out.rate = rate;
+    out.n = f[f64At + N]!;
+    out.total = f[f64At + TOTAL]!;
+    out.elapsedS = f[f64At + ELAPSED]!;
+    out.rate = (flags & RATE_UNKNOWN) !== 0 ? null : f[f64At + RATE]!;
     out.unit = (flags & UNIT_S_PER_IT) !== 0 ? 's/it' : 'it/s';
-    out.lr = (flags & LR_BY_CALLER) !== 0 ? postfixNumberAt(data, s[at + LR_FROM]!, s[at + LR_TO]!) : f[f64At + LR - 8]!;
-    out.loss = (flags & NO_LOSS) !== 0 ? null : (flags & LOSS_BY_CALLER) !== 0 ? postfixNumberAt(data, s[at + LOSS_FROM]!, s[at + LOSS_TO]!) : f[f64At + LOSS - 8]!;
+    out.loss = (flags & NO_LOSS) !== 0 ? null : f[f64At + LOSS]!;
+    out.lr = (flags & NO_LR) !== 0 ? null : f[f64At + LR]!;
     return true;
   }
 }
@@ -201,6 +321,6 @@ let single: BarStateScan | null = null;
  */
 export function readTrainingStateBytes(b: Uint8Array, start: number, end: number, out: TrainingStateScratch): boolean {
   single ??= new BarStateScan();
-  single.begin(b, true, true);
+  single.begin(b, true, true, null);
   return single.readOne(start, end, out);
 }

@@ -2,8 +2,7 @@ import { MAX_RECENT_LINES, type LogEvent, type StampedEvent } from './events.js'
 import { LogParser } from './logParser.js';
 import { SegmentSplitter } from './segmentSplitter.js';
 import { stripControlSequences } from './sanitize.js';
-import { BarStateScan, type SegmentRecord } from './barStateScan.js';
-import { trainingScratch, TrainingStepPack, type TrainingStateScratch } from './trainingState.js';
+import { BarStateScan, NEEDS_DESC, PACK_FULL, PACKED, type SegmentRecord } from './barStateScan.js';
 
 type LineEvent = Extract<LogEvent, { type: 'line' }>;
 /** How many raw lines a read-back batch keeps for the log view (bars collapse, so more than shown). */
@@ -76,19 +75,12 @@ export class LogReader {
   private readonly parser = new LogParser();
   /** Read plain training-bar states back from bytes by the fast path (false: every line decoded and read the general way, for tests). */
   private readonly fast: boolean;
-  /** The fast path's reused records: the state just read, and the one held back (it may be redrawn next). */
-  private scratch: TrainingStateScratch = trainingScratch();
-  private heldFast: TrainingStateScratch = trainingScratch();
   /** The byte scan of a piece (WebAssembly), and the record it reads each segment's place into. */
   private readonly scan = new BarStateScan();
   private readonly segment: SegmentRecord = { start: 0, k: 0, end: 0, lineFeed: false, redrawnKeyEnd: -1 };
-  /** Where the held state is in `data` ([from, to)); -1: none held. */
-  private heldFrom = -1;
-  private heldTo = -1;
-  private readonly pack = new TrainingStepPack();
+  /** The desc of the training states in the scan's pack (its bytes, kept for the next piece). */
   private packDesc: string | null = null;
   private packDescBytes: Buffer | null = null;
-  private packDescHash = 0;
   /** The bytes `pushBytes` is reading (the held state's and the lazy ring lines' offsets are into them). */
   private data: Buffer | null = null;
   /** The end of the last bytes pushed: a segment not terminated yet. */
@@ -194,7 +186,7 @@ export class LogReader {
     const scan = this.scan;
     const segment = this.segment;
     this.slowFrom = 0;
-    scan.begin(data, this.nextByte >= 0, this.fast);
+    scan.begin(data, this.nextByte >= 0, this.fast, this.packDescBytes);
     while (scan.next() > 0) {
       for (let r = 0; r < scan.count; r++) {
         scan.segment(r, segment);
@@ -207,8 +199,8 @@ export class LogReader {
           this.slowFrom = segment.end;
           continue;
         }
-        if (scan.state(r, this.scratch) && this.fastLaneAt(data, start, this.scratch.keyEnd, at, out)) {
-          this.takeFast(data, start, segment.k, at, out);
+        if (scan.state(r) && this.fastLaneAt(data, start, scan.keyEnd(r), at, out)) {
+          this.takeFast(data, r, start, at, out);
           this.splitter.passed(segment.lineFeed);
           this.slowFrom = segment.end;
         }
@@ -264,9 +256,9 @@ export class LogReader {
     for (const segment of this.splitter.push(text)) {
       // A state the byte path holds comes before this segment, unless this one redraws it (the
       // same key): then, as the text path does, only this one counts.
-      if (!live && segment.final && this.heldFrom >= 0) {
+      if (!live && segment.final && this.data !== null && this.scan.heldFrom() >= 0) {
         const key = barStateKey(segment.text);
-        if (key !== null && key === this.heldKeyText()) this.heldFrom = -1;
+        if (key !== null && key === this.heldKeyText()) this.scan.dropHeld();
       }
       this.settleFast(at, out);
       if (!live && segment.final) {
@@ -319,75 +311,69 @@ export class LogReader {
     this.heldText = null;
     this.heldKey = null;
     this.ringSize = 0;
-    this.heldFrom = -1;
-    this.pack.take();
     this.packDesc = null;
     this.packDescBytes = null;
     this.pendingBytes = null;
   }
 
   /**
-   * A plain training-bar state read by the byte path, at `data[from, to)`. It is held back until
-   * the next state shows it was not redrawn at the same step, then packed; the pack goes out as
-   * one event before anything else is read.
+   * Record `r` of the scan, a plain training-bar state at `data[start, …)`, into the scan's pack: it
+   * is held back until the next state shows it was not redrawn at the same step, then packed; the
+   * pack goes out as one event before anything else is read.
    */
-  private takeFast(data: Buffer, from: number, to: number, at: number, out: StampedEvent[]): void {
-    const state = this.scratch;
-    const descLength = state.descEnd - from;
-    const desc = this.packDescBytes;
-    let same = desc !== null && desc.length === descLength && this.packDescHash === state.descHash;
-    for (let k = 0; same && k < descLength; k++) same = data[from + k] === desc![k];
-    if (!same) {
+  private takeFast(data: Buffer, r: number, start: number, at: number, out: StampedEvent[]): void {
+    const scan = this.scan;
+    let answer = scan.take(r);
+    if ((answer & NEEDS_DESC) !== 0) {
+      // A state of another bar: what was packed goes out under its own desc first.
       this.settleFast(at, out);
-      this.packDescBytes = Buffer.from(data.subarray(from, state.descEnd));
+      const descEnd = scan.descEnd(r);
+      scan.setDescOf(r);
+      this.packDescBytes = Buffer.from(data.subarray(start, descEnd));
       this.packDesc = this.packDescBytes.toString('latin1');
-      this.packDescHash = state.descHash;
+      answer = scan.take(r);
     }
-    const held = this.heldFast;
-    if (this.heldFrom >= 0 && !this.sameKey(data, held, this.heldFrom, state, from)) this.packHeld();
-    // The state read becomes the held one (a redraw at the same step replaces it).
-    this.scratch = held;
-    this.heldFast = state;
-    this.heldFrom = from;
-    this.heldTo = to;
-  }
-
-  /** Two states with the same key (the text up to ` [`): one step drawn twice, as barStateKey tells. */
-  private sameKey(data: Buffer, a: TrainingStateScratch, aFrom: number, b: TrainingStateScratch, bFrom: number): boolean {
-    if (a.keyEnd < 0 || b.keyEnd < 0) return false;
-    const length = a.keyEnd - aFrom;
-    if (b.keyEnd - bFrom !== length || a.keyHash !== b.keyHash) return false;
-    for (let k = 0; k < length; k++) if (data[aFrom + k] !== data[bFrom + k]) return false;
-    return true;
+    if ((answer & PACK_FULL) !== 0) {
+      this.sendPack(at, out);
+      answer = scan.take(r);
+    }
+    // The general path has seen a bar: a traceback or block it was in is over.
+    if ((answer & PACKED) !== 0) this.parser.sawBar();
   }
 
   /** The held state's key as text (for a segment the text path reads next), or null. */
   private heldKeyText(): string | null {
-    if (this.heldFrom < 0 || this.heldFast.keyEnd < 0 || this.data === null) return null;
-    return this.data.toString('utf8', this.heldFrom, this.heldFast.keyEnd);
+    const from = this.scan.heldFrom();
+    const keyEnd = this.scan.heldKeyEnd();
+    if (from < 0 || keyEnd < 0 || this.data === null) return null;
+    return this.data.toString('utf8', from, keyEnd);
   }
 
-  private packHeld(): void {
-    if (this.heldFrom < 0 || this.data === null) return;
-    const held = this.heldFast;
-    this.pack.add(held, this.data, held.postfixStart, held.postfixEnd);
-    // Its line for the log view, decoded only if the ring still holds it at the end of the batch.
-    this.ringText[this.ringNext] = null;
-    this.ringFrom[this.ringNext] = this.heldFrom;
-    this.ringTo[this.ringNext] = this.heldTo;
-    this.ringBar[this.ringNext] = this.packDesc;
-    this.ringNext = (this.ringNext + 1) % RING;
-    if (this.ringSize < RING) this.ringSize++;
-    this.heldFrom = -1;
-    // The general path has seen a bar: a traceback or block it was in is over.
-    this.parser.sawBar();
+  /** The pack goes out as one event; the last of its states go into the ring for the log view (decoded only if the ring still holds them at the end of the batch). */
+  private sendPack(at: number, out: StampedEvent[]): void {
+    if (this.scan.packSize() === 0 || this.packDesc === null) return;
+    const { from, to, ...steps } = this.scan.takePack();
+    for (let k = Math.max(0, steps.count - RING); k < steps.count; k++) {
+      this.ringText[this.ringNext] = null;
+      this.ringFrom[this.ringNext] = from[k]!;
+      this.ringTo[this.ringNext] = to[k]!;
+      this.ringBar[this.ringNext] = this.packDesc;
+      this.ringNext = (this.ringNext + 1) % RING;
+      if (this.ringSize < RING) this.ringSize++;
+    }
+    out.push({ at, event: { type: 'trainingSteps', desc: this.packDesc, ...steps }, live: false });
   }
 
   /** Everything the fast path holds goes out, in order, before any other event. */
   private settleFast(at: number, out: StampedEvent[]): void {
-    this.packHeld();
-    if (this.pack.count === 0 || this.packDesc === null) return;
-    out.push({ at, event: { type: 'trainingSteps', desc: this.packDesc, ...this.pack.take() }, live: false });
+    if (this.data === null) return;
+    let packed = this.scan.packHeld();
+    if (packed < 0) {
+      this.sendPack(at, out);
+      packed = this.scan.packHeld();
+    }
+    if (packed > 0) this.parser.sawBar();
+    this.sendPack(at, out);
   }
 
   private releaseHeld(at: number, out: StampedEvent[], live: boolean): void {

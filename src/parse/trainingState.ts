@@ -27,74 +27,14 @@ export interface TrainingStateScratch {
    * text before it; two states with the same key are one step drawn twice). -1: none.
    */
   keyEnd: number;
-  /** Hashes of the key's and the desc's bytes (equal bytes, equal hashes: a quick "not the same"). */
-  keyHash: number;
-  descHash: number;
 }
 
 export function trainingScratch(): TrainingStateScratch {
-  return { descEnd: 0, n: 0, total: 0, elapsedS: 0, rate: null, unit: 'it/s', loss: null, lr: null, postfixStart: 0, postfixEnd: 0, keyEnd: -1, keyHash: 0, descHash: 0 };
+  return { descEnd: 0, n: 0, total: 0, elapsedS: 0, rate: null, unit: 'it/s', loss: null, lr: null, postfixStart: 0, postfixEnd: 0, keyEnd: -1 };
 }
 
 /** Numbers a packed training state takes: n, total, elapsed, rate, unit, loss, loss known, lr, lr known. */
 export const TRAINING_STEP_FIELDS = 9;
-
-/** Training states packed in one typed array as they are read, handed out as one event's payload. */
-export class TrainingStepPack {
-  private values = new Float64Array(TRAINING_STEP_FIELDS * 256);
-  /** Each state's postfix as its bytes (ASCII), one after the other; `postfixEnds[k]` ends state k's. */
-  private postfixBytes = new Uint8Array(64 * 256);
-  private postfixEnds = new Int32Array(256);
-  count = 0;
-
-  add(state: Pick<TrainingStateScratch, 'n' | 'total' | 'elapsedS' | 'rate' | 'unit' | 'loss' | 'lr'>, bytes: Uint8Array, postfixFrom: number, postfixTo: number): void {
-    let at = this.count * TRAINING_STEP_FIELDS;
-    if (at + TRAINING_STEP_FIELDS > this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
-      const ends = new Int32Array(this.postfixEnds.length * 2);
-      ends.set(this.postfixEnds);
-      this.postfixEnds = ends;
-    }
-    const v = this.values;
-    v[at++] = state.n;
-    v[at++] = state.total;
-    v[at++] = state.elapsedS;
-    v[at++] = state.rate === null ? NaN : state.rate;
-    v[at++] = state.unit === 's/it' ? 1 : 0;
-    v[at++] = state.loss === null ? 0 : state.loss;
-    v[at++] = state.loss === null ? 0 : 1;
-    v[at++] = state.lr === null ? 0 : state.lr;
-    v[at] = state.lr === null ? 0 : 1;
-    // The postfix's bytes are copied, not made into text: the reducer needs the text of one state a batch.
-    const from = this.count === 0 ? 0 : this.postfixEnds[this.count - 1]!;
-    const length = postfixTo - postfixFrom;
-    if (from + length > this.postfixBytes.length) {
-      const grown = new Uint8Array(Math.max(this.postfixBytes.length * 2, from + length));
-      grown.set(this.postfixBytes.subarray(0, from));
-      this.postfixBytes = grown;
-    }
-    const out = this.postfixBytes;
-    for (let k = 0; k < length; k++) out[from + k] = bytes[postfixFrom + k]!;
-    this.postfixEnds[this.count] = from + length;
-    this.count++;
-  }
-
-  /** What was packed (copies), and an empty pack again. */
-  take(): TrainingSteps {
-    const count = this.count;
-    const bytes = count === 0 ? 0 : this.postfixEnds[count - 1]!;
-    const out = {
-      count,
-      values: this.values.slice(0, count * TRAINING_STEP_FIELDS),
-      postfixBytes: this.postfixBytes.slice(0, bytes),
-      postfixEnds: this.postfixEnds.slice(0, count),
-    };
-    this.count = 0;
-    return out;
-  }
-}
 
 /** Packed training states: TRAINING_STEP_FIELDS numbers each, and each one's postfix as ASCII bytes. */
 export interface TrainingSteps {

@@ -188,6 +188,19 @@ describe('the training-bar fast path', () => {
     }
   });
 
+  it('a piece with more states than a pack holds (by count, and by postfix bytes): handed on in parts, the same final state', () => {
+    const state = (n: number, postfix: string) => `job:  50%|█████     | ${n}/40000 [00:${String(n % 60).padStart(2, '0')}<00:01,  1.00it/s, lr: 1.0e-04 loss: ${(n % 97) / 100}${postfix}]`;
+    const many = Array.from({ length: 20_000 }, (_, n) => `${state(n + 1, '')}\r${state(n + 1, '')}`).join('\r') + '\n';
+    const long = Array.from({ length: 300 }, (_, n) => state(n + 1, ` note: ${'x'.repeat(5000 + n)}`)).join('\r') + '\n';
+    for (const log of [many, long]) {
+      const decoded = JSON.stringify(backfillBytes(log, log.length * 4, false));
+      expect(JSON.stringify(backfillBytes(log, log.length * 4, true))).toBe(decoded);
+      const reader = new LogReader();
+      const packs = reader.pushBytes(Buffer.from(log), 1000).filter((e) => e.event.type === 'trainingSteps');
+      expect(packs.length).toBeGreaterThan(1);
+    }
+  });
+
   it('odd bytes: CRLF and lone CRs across chunk ends, blank lines, a line longer than the cap, invalid UTF-8, NBSP and escapes in a desc', () => {
     const redraw = (n: number, elapsed: string) => `my job:  10%|█         | ${n}/100 [${elapsed}<00:10,  1.00it/s, lr: 1.0e-04 loss: 4.0e-01]`;
     const bar = (desc: string, n: number, tail = '') => `${desc}:  10%|█         | ${n}/100 [00:0${n % 10}<00:10,  1.00it/s, lr: 1.0e-04 loss: ${(0.5 - n / 1000).toExponential(3)}]${tail}`;
