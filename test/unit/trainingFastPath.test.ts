@@ -201,6 +201,31 @@ describe('the training-bar fast path', () => {
     }
   });
 
+  it('packed states apply as the bar states they stand for from any run state: a loss history from loss_log.db, a frozen clock, a phase bar while training, an lr that is no number', () => {
+    const state = (n: number, elapsed: string, lr: string) => `job:  50%|█████     | ${n}/20 [${elapsed}<00:01,  1.00it/s, lr: ${lr} loss: ${(n % 7) / 10}]`;
+    const lines = [];
+    for (let n = 1; n <= 12; n++) {
+      lines.push(state(n, n < 4 ? '00:00' : `00:${String(n * 2).padStart(2, '0')}`, n === 6 ? 'inf' : n === 7 || n === 12 ? '1e999' : '1.0e-04'));
+      if (n === 8) lines.push('Caching latents to disk:  50%|█████     | 1/2 [00:01<00:01,  1.00it/s]\n');
+    }
+    const log = lines.join('\r') + '\n';
+    const prefixes: Array<[string, StampedRunEvent[]]> = [
+      ['nothing', []],
+      ['loss_log.db up to step 3', [{ at: 500, event: { type: 'lossBackfill', points: [1, 2, 3].map((step) => ({ step, loss: step / 10 + 0.05 })) } }]],
+      ['a frozen clock', [
+        { at: 500, event: { type: 'trainerProcessState', alive: true, stopped: true } },
+        { at: 3000, event: { type: 'trainerProcessState', alive: true, stopped: false } },
+      ]],
+    ];
+    for (const [what, prefix] of prefixes) {
+      const read = (fastPath: boolean) => {
+        const reader = new LogReader({ fastPath });
+        return JSON.stringify(reduceRun(initialRunState(), [...prefix, ...reader.pushBytes(Buffer.from(log), 1000), ...reader.end(1000)]));
+      };
+      expect(read(true), what).toBe(read(false));
+    }
+  });
+
   it('odd bytes: CRLF and lone CRs across chunk ends, blank lines, a line longer than the cap, invalid UTF-8, NBSP and escapes in a desc', () => {
     const redraw = (n: number, elapsed: string) => `my job:  10%|█         | ${n}/100 [${elapsed}<00:10,  1.00it/s, lr: 1.0e-04 loss: 4.0e-01]`;
     const bar = (desc: string, n: number, tail = '') => `${desc}:  10%|█         | ${n}/100 [00:0${n % 10}<00:10,  1.00it/s, lr: 1.0e-04 loss: ${(0.5 - n / 1000).toExponential(3)}]${tail}`;
