@@ -105,6 +105,12 @@ export class LogReader {
   /** `live` is false for text read back from a log that was already written. */
   push(text: string, at: number, live = true): StampedEvent[] {
     const out: StampedEvent[] = [];
+    if (this.pendingBytes) {
+      // Text after bytes (a backfill read as bytes, then followed, the switch at a character's
+      // end): what the bytes left unterminated begins this text.
+      text = this.pendingBytes.toString('utf8') + text;
+      this.pendingBytes = null;
+    }
     this.pushText(text, at, live, out);
     this.endBatch(at, live, out);
     return out;
@@ -114,12 +120,14 @@ export class LogReader {
    * A log read back (a backfill) as its bytes: the terminators are found in the bytes, a plain
    * training-bar state is read straight from them (parse/barStateScan.ts, in WebAssembly), and only the other
    * lines are decoded and read the general way — the same events as `push` of the decoded text,
-   * at a fraction of the cost. Bytes after the last terminator wait for the next call (or `end`).
+   * at a fraction of the cost. Bytes after the last terminator wait for the next call (or `end`, or
+   * the next `push` of text); `nextByte`, the byte that follows these bytes when it is known (never a
+   * LF), makes a CR that ends them a lone one.
    * Each call's end settles what is held (a bar state that a redraw in the next call would have
    * replaced is applied too: the same step, so the same end state), and so does the end of the
    * bytes kept from the last call joined to this call's first segment, read as a piece of its own.
    */
-  pushBytes(bytes: Uint8Array, at: number): StampedEvent[] {
+  pushBytes(bytes: Uint8Array, at: number, nextByte = -1): StampedEvent[] {
     const out: StampedEvent[] = [];
     let data = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const pending = this.pendingBytes;
@@ -137,7 +145,9 @@ export class LogReader {
         data = data.subarray(head);
       }
     }
+    this.nextByte = nextByte;
     this.readPiece(data, at, out);
+    this.nextByte = -1;
     return out;
   }
 

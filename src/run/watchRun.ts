@@ -211,6 +211,10 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
     if (!live) backfillBytes -= Buffer.byteLength(text);
     apply(reader.push(text, at, live));
   };
+  const onBytes = (bytes: Buffer, at: number, nextByte: number) => {
+    backfillBytes -= bytes.length;
+    apply(reader.pushBytes(bytes, at, nextByte));
+  };
 
   // Heavy starts wait for the first frame: loading sharp, spawning nvidia-smi and scanning /proc
   // take tens of milliseconds that the first frame should not wait for.
@@ -353,6 +357,8 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
       // less often keeps lora-top's own CPU use down over hours).
       follower = files.follow(location.logPath, {
         onText,
+        // Here, what the log held at the start is read as bytes (training-bar states without decoding them).
+        ...(files === localFiles ? { onBytes } : {}),
         onReset: () => {
           reader.reset();
           backfillBytes = 0;

@@ -48,6 +48,13 @@ export interface FollowHandlers {
    * of up to 1 MiB is handed out in pieces of at most 32 KiB worth of bytes.
    */
   onText(text: string, at: number): void;
+  /**
+   * When given: what a local file held when it was first opened, up to its last line end (a LF, or a
+   * CR that no LF follows), comes here as its bytes (in reads of up to 1 MiB, the buffer reused after
+   * the call) instead of as text, for a reader that reads a backfill from bytes; what follows comes
+   * as text. `nextByte`: with the last of them, the byte that follows (never a LF), else -1.
+   */
+  onBytes?(bytes: Buffer, at: number, nextByte: number): void;
   /** Throw away what came before: the next text starts at byte 0 of a file. */
   onReset?(reason: 'truncated' | 'rotated' | 'created'): void;
   /** The path does not exist (called once each time it goes missing). */
@@ -123,6 +130,31 @@ function eisdir(filePath: string): ErrnoError {
   return e;
 }
 
+/** How far back from a file's end a line end is looked for (a longer last line: no bytes path). */
+const LINE_END_SEARCH_BYTES = 1 << 20;
+
+/**
+ * Just after the last line end in the first `size` bytes of `fd` (looked for in the last MiB): a LF,
+ * or a CR followed by a byte other than LF (`nextByte`, -1 after a LF); null when there is none.
+ */
+function lastLineEnd(fd: number, size: number): { end: number; nextByte: number } | null {
+  const block = Buffer.allocUnsafe(64 * 1024);
+  let after = -1;
+  for (let end = size; end > 0 && size - end < LINE_END_SEARCH_BYTES; ) {
+    const from = Math.max(0, end - block.length);
+    const n = readSync(fd, block, 0, end - from, from);
+    for (let i = n - 1; i >= 0; i--) {
+      const c = block[i]!;
+      if (c === 10) return { end: from + i + 1, nextByte: -1 };
+      // A CR at the very end may yet be followed by a LF.
+      if (c === 13 && after >= 0) return { end: from + i + 1, nextByte: after };
+      after = c;
+    }
+    end = from;
+  }
+  return null;
+}
+
 export function followFile(filePath: string, handlers: FollowHandlers, options: FollowOptions = {}): Follower {
   const pollMs = Math.max(1, options.pollMs ?? 100);
   const dir = path.dirname(path.resolve(filePath));
@@ -137,6 +169,9 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
   let pos = 0;
   let decoder = new StringDecoder('utf8');
   const buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  /** Bytes before this offset go to onBytes (the first open's content up to its last line end), and the byte there. */
+  let bytesUntil = 0;
+  let byteAfter = -1;
 
   let hadFile = false; // a file was opened at some point
   let waitedInitially = false; // onWaiting was called before any file was opened
@@ -250,10 +285,13 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     let first = true;
     while (!closed && fh === h) {
       // Not a regular file on a local disk (a FIFO, a device, NFS, sshfs): a read could wait, so it goes through the pool.
-      const bytesRead = regular ? readSync(h.fd, buf, 0, buf.length, pos) : (await h.read(buf, 0, buf.length, pos)).bytesRead;
+      const asBytes = pos < bytesUntil;
+      const want = asBytes ? Math.min(buf.length, bytesUntil - pos) : buf.length;
+      const bytesRead = regular ? readSync(h.fd, buf, 0, want, pos) : (await h.read(buf, 0, want, pos)).bytesRead;
       if (bytesRead === 0) {
         if (first && isFile && (regular ? fstatSync(h.fd).size : (await h.stat()).size) < pos) {
           pos = 0;
+          bytesUntil = 0;
           decoder = new StringDecoder('utf8');
           handlers.onReset?.('truncated');
           first = false;
@@ -265,6 +303,11 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
       const at = Date.now();
       pos += bytesRead;
       lastErrorKey = null;
+      if (asBytes) {
+        handlers.onBytes!(buf.subarray(0, bytesRead), at, pos === bytesUntil ? byteAfter : -1);
+        if (bytesRead < want) return;
+        continue;
+      }
       decodeInSlices(decoder, buf, bytesRead, (text) => handlers.onText(text, at));
       if (bytesRead < buf.length) return;
     }
@@ -305,6 +348,10 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     ino = st.ino;
     pos = 0;
     decoder = new StringDecoder('utf8');
+    // A file there from the start: its content so far is a backfill, read as bytes where wanted.
+    const lineEnd = reason === null && handlers.onBytes && isFile && regular ? lastLineEnd(h.fd, st.size) : null;
+    bytesUntil = lineEnd?.end ?? 0;
+    byteAfter = lineEnd?.nextByte ?? -1;
     hadFile = true;
     missing = false;
     lastErrorKey = null;

@@ -221,6 +221,74 @@ describe('followFile: reading', () => {
   });
 });
 
+describe('followFile: the start as bytes (onBytes)', () => {
+  /** Follows with onBytes: the bytes (and each call's nextByte) and the text after them, as one transcript. */
+  function followBytes(p: string) {
+    const rec = new Recorder();
+    const chunks: Buffer[] = [];
+    const nextBytes: number[] = [];
+    const handlers: FollowHandlers = {
+      ...rec.handlers,
+      onBytes: (bytes, _at, nextByte) => {
+        // The buffer is reused after the call.
+        chunks.push(Buffer.from(bytes));
+        nextBytes.push(nextByte);
+      },
+    };
+    const f = followFile(p, handlers);
+    followers.push(f);
+    return { rec, f, bytes: () => Buffer.concat(chunks).toString('utf8'), nextBytes };
+  }
+
+  it('hands the content up to its last line end as bytes, the rest as text; nextByte with the last bytes only', async () => {
+    const cases: Array<[string, string, number]> = [
+      // content, what comes as bytes, the last call's nextByte
+      ['a\nb\n', 'a\nb\n', -1],
+      ['a\nbar 1/9\rbar 2/9', 'a\nbar 1/9\r', 'b'.charCodeAt(0)],
+      ['a\r\nbar 1/9\r', 'a\r\n', -1],
+      ['a\rb\r', 'a\r', 'b'.charCodeAt(0)],
+      ['no line end at all', '', 0],
+      ['é\n😀 bar\r█', 'é\n😀 bar\r', 0xe2],
+    ];
+    for (const [content, bytes, next] of cases) {
+      const p = path.join(dir, `log-${cases.findIndex((c) => c[0] === content)}.txt`);
+      fs.writeFileSync(p, content);
+      const r = followBytes(p);
+      await r.f.ready;
+      expect(r.bytes(), JSON.stringify(content)).toBe(bytes);
+      expect(r.bytes() + r.rec.log, JSON.stringify(content)).toBe(content);
+      if (bytes.length > 0) expect(r.nextBytes[r.nextBytes.length - 1], JSON.stringify(content)).toBe(next);
+      expect(r.nextBytes.slice(0, -1).every((b) => b === -1)).toBe(true);
+      // What is appended later is text.
+      fs.appendFileSync(p, 'later\n');
+      await r.rec.untilEndsWith('later\n');
+      expect(r.bytes()).toBe(bytes);
+    }
+  });
+
+  it('a start larger than a read comes in 1 MiB reads; a file created after the start, truncated or rotated comes as text', async () => {
+    const p = path.join(dir, 'big.txt');
+    const line = 'step 123/3000 [05:23<39:38,  1.11it/s, lr: 1.0e-04 loss: 4.123e-01] █▏é\r';
+    const content = line.repeat(Math.ceil((3 * 1024 * 1024) / line.length));
+    fs.writeFileSync(p, `${content}tail`);
+    const r = followBytes(p);
+    await r.f.ready;
+    expect(r.bytes()).toBe(content);
+    expect(r.rec.log).toBe('tail');
+    expect(r.nextBytes.length).toBeGreaterThanOrEqual(3);
+    fs.writeFileSync(p, 'x\n');
+    await r.rec.untilEndsWith('⟨truncated⟩x\n');
+    expect(r.bytes()).toBe(content);
+
+    const q = path.join(dir, 'later.txt');
+    const s = followBytes(q);
+    await s.f.ready;
+    fs.writeFileSync(q, 'made later\n');
+    await s.rec.untilEndsWith('made later\n');
+    expect(s.bytes()).toBe('');
+  });
+});
+
 describe('followFile: waiting for the file', () => {
   it('waits for a missing file (onWaiting once), then reads it from 0 after onReset("created")', async () => {
     const p = path.join(dir, 'log.txt');

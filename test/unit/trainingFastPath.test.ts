@@ -226,6 +226,16 @@ describe('the training-bar fast path', () => {
     }
   });
 
+  it('text after bytes: what the bytes left unterminated is read first, as read back', () => {
+    const log = `a line\njob:  50%|█████     | 1/9 [00:01<00:08,  1.00it/s, lr: 1.0e-04 loss: 2.5e-01]\rjob:  50%|█████     | 2/9 [00:02<00:07,  1.00it/s, lr: 1.0e-04 loss: 2.4e-01]`;
+    for (let cut = 1; cut < log.length; cut += 7) {
+      const reader = new LogReader();
+      const bytes = Buffer.from(log.slice(0, cut), 'utf8');
+      const events = [...reader.pushBytes(bytes, 1000), ...reader.push(`${log.slice(cut)}\n`, 1000, false)];
+      expect(JSON.stringify(reduceRun(initialRunState(), events)), `cut at ${cut}`).toBe(JSON.stringify(backfill(`${log}\n`, log.length + 2)));
+    }
+  });
+
   it('odd bytes: CRLF and lone CRs across chunk ends, blank lines, a line longer than the cap, invalid UTF-8, NBSP and escapes in a desc', () => {
     const redraw = (n: number, elapsed: string) => `my job:  10%|█         | ${n}/100 [${elapsed}<00:10,  1.00it/s, lr: 1.0e-04 loss: 4.0e-01]`;
     const bar = (desc: string, n: number, tail = '') => `${desc}:  10%|█         | ${n}/100 [00:0${n % 10}<00:10,  1.00it/s, lr: 1.0e-04 loss: ${(0.5 - n / 1000).toExponential(3)}]${tail}`;
