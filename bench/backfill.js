@@ -7,6 +7,7 @@
 //   wcMBps             `wc -l LOG` (spawned), the baseline for backfillMBps
 //   nodeReadMBps       fs.readFileSync(LOG) in this process, a second reference
 //   backfillCliMBps    the CLI end to end (node start-up, module load, read, JSON), seen from here
+//   dashboardOpenMs    the dashboard's open (watchRun) of the same log, until its state reaches the last step
 //   peak RSS baseline  a bare `node -e` child started the same way
 //
 // Every figure is the median of ctx.runs runs, interleaved (one of each per round) so that the
@@ -89,6 +90,16 @@ async function readDirect(ctx, logPath, expect, nodeArgs = []) {
   return out;
 }
 
+/** The dashboard's open: watchRun until its state reaches the log's last step (bench/children/watchRunOpen.js). */
+async function openDashboardState(ctx, logPath, expect) {
+  const r = assertOk(await runNodeScript(join(ctx.benchDir, 'children/watchRunOpen.js'), [logPath, String(expect.step)]), 'watchRunOpen child');
+  const out = JSON.parse(r.stdout);
+  for (const key of ['name', 'step', 'totalSteps', 'loss', 'lr']) {
+    if (out.state[key] !== expect[key]) throw new Error(`watchRun read the log wrong: ${key}: got ${JSON.stringify(out.state[key])}, expected ${JSON.stringify(expect[key])}`);
+  }
+  return out;
+}
+
 async function readCli(ctx, logPath, expect) {
   const r = assertOk(await runNodeScript(join(ctx.root, 'bin/lora-top.js'), [logPath, '--once', '--json']), 'lora-top --once --json');
   const snap = JSON.parse(r.stdout);
@@ -141,6 +152,7 @@ export async function run(ctx) {
   const raw = [];
   const bare = [];
   const floor = [];
+  const open = [];
   for (let i = 0; i < ctx.runs; i++) {
     ctx.log(`round ${i + 1}/${ctx.runs}`);
     wc.push(await wcLines(logPath));
@@ -149,6 +161,7 @@ export async function run(ctx) {
     floor.push(await decodeSplit(ctx, logPath));
     direct.push(await readDirect(ctx, logPath, expect));
     cli.push(await readCli(ctx, logPath, expect));
+    open.push(await openDashboardState(ctx, logPath, expect));
   }
 
   const directMs = median(direct.map((d) => d.ms));
@@ -158,6 +171,7 @@ export async function run(ctx) {
   const wcMs = median(wc.map((w) => w.ms));
   const rawMs = median(raw.map((r) => r.ms));
   const floorMs = median(floor.map((f) => f.ms));
+  const openMs = median(open.map((o) => o.ms));
   const bareRssMB = median(bare) / 1024;
 
   const backfillMBps = mbPerSecond(bytes, directMs);
@@ -200,6 +214,12 @@ export async function run(ctx) {
       goal: { op: '<=', target: GOAL_RSS_MB },
       baseline: { label: 'bare node', value: bareRssMB, unit: 'MB' },
     },
+    {
+      figure: 'dashboardOpenMs (watchRun to the last step)',
+      value: openMs,
+      unit: 'ms',
+      baseline: { label: 'readRunOnce', value: directMs, unit: 'ms' },
+    },
     { figure: '  readRunOnce child peak RSS', value: directRssMB, unit: 'MB', baseline: { label: 'bare node', value: bareRssMB, unit: 'MB' } },
     { figure: '  CLI child peak RSS', value: cliRssMB, unit: 'MB', baseline: { label: 'bare node', value: bareRssMB, unit: 'MB' } },
   ];
@@ -211,6 +231,7 @@ export async function run(ctx) {
     nodeReadMBps: round(nodeReadMBps, 1),
     backfillFloorMBps: round(floorMBps, 1),
     backfillCliMBps: round(backfillCliMBps, 1),
+    dashboardOpenMs: round(openMs, 1),
     backfillReadRssMB: round(directRssMB, 1),
     backfillCliRssMB: round(cliRssMB, 1),
     backfillLogMB: round(bytes / 1e6, 1),
@@ -224,6 +245,7 @@ export async function run(ctx) {
       `backfill runs (${(bytes / 1e6).toFixed(1)} MB log, ${meta.sessions} sessions, ${expect.totalSteps} steps; medians above):`,
       `  readRunOnce ms: ${list(direct, (d) => d.ms.toFixed(0))}   peak RSS MB: ${list(direct, (d) => (d.maxRssKiB / 1024).toFixed(1))}`,
       `  CLI ms:         ${list(cli, (c) => c.wallMs.toFixed(0))}   peak RSS MB: ${list(cli, (c) => (c.maxRssKiB / 1024).toFixed(1))}`,
+      `  watchRun ms:    ${list(open, (o) => o.ms.toFixed(0))}   peak RSS MB: ${list(open, (o) => (o.maxRssKiB / 1024).toFixed(1))}`,
       `  wc -l ms:       ${list(wc, (w) => w.ms.toFixed(1))}`,
       `  readFileSync ms: ${list(raw, (r) => r.ms.toFixed(1))}`,
     ].join('\n'),
