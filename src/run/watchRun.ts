@@ -365,7 +365,7 @@ export function watchRun(location: RunLocation, options: WatchOptions = {}): Run
           apply([{ at: Date.now(), event: { type: 'logReset' } }]);
         },
         onError: (error) => options.onWarning?.(`${location.logPath}: ${error.message}`),
-      }, options.follow ?? { pollMs: 1000 });
+      }, { ...(options.follow ?? { pollMs: 1000 }), bytesUpTo: backfillBytes });
     }
   });
 

@@ -52,7 +52,8 @@ export interface FollowHandlers {
    * When given: what a local file held when it was first opened, up to its last line end (a LF, or a
    * CR that no LF follows), comes here as its bytes (in reads of up to 1 MiB, the buffer reused after
    * the call) instead of as text, for a reader that reads a backfill from bytes; what follows comes
-   * as text. `nextByte`: with the last of them, the byte that follows (never a LF), else -1.
+   * as text. `nextByte`: with the last of them, the byte that follows then, unless it is a LF (or
+   * there is none, or the file changed under the read: -1).
    */
   onBytes?(bytes: Buffer, at: number, nextByte: number): void;
   /** Throw away what came before: the next text starts at byte 0 of a file. */
@@ -80,6 +81,8 @@ export interface FollowOptions {
    * read per write). Default true.
    */
   watch?: boolean;
+  /** With onBytes: what it gets ends at or before this offset (the size the caller saw; what was written since is live). */
+  bytesUpTo?: number;
 }
 
 const READ_BUFFER_BYTES = 1 << 20;
@@ -135,9 +138,9 @@ const LINE_END_SEARCH_BYTES = 1 << 20;
 
 /**
  * Just after the last line end in the first `size` bytes of `fd` (looked for in the last MiB): a LF,
- * or a CR followed by a byte other than LF (`nextByte`, -1 after a LF); null when there is none.
+ * or a CR followed by a byte other than LF; null when there is none.
  */
-function lastLineEnd(fd: number, size: number): { end: number; nextByte: number } | null {
+function lastLineEnd(fd: number, size: number): number | null {
   const block = Buffer.allocUnsafe(64 * 1024);
   let after = -1;
   for (let end = size; end > 0 && size - end < LINE_END_SEARCH_BYTES; ) {
@@ -145,14 +148,21 @@ function lastLineEnd(fd: number, size: number): { end: number; nextByte: number 
     const n = readSync(fd, block, 0, end - from, from);
     for (let i = n - 1; i >= 0; i--) {
       const c = block[i]!;
-      if (c === 10) return { end: from + i + 1, nextByte: -1 };
+      if (c === 10) return from + i + 1;
       // A CR at the very end may yet be followed by a LF.
-      if (c === 13 && after >= 0) return { end: from + i + 1, nextByte: after };
+      if (c === 13 && after >= 0) return from + i + 1;
       after = c;
     }
     end = from;
   }
   return null;
+}
+
+/** The byte at `offset` of `fd` when it is there and is not a LF (what follows the bytes handed over), else -1. */
+function byteAt(fd: number, offset: number): number {
+  const one = Buffer.allocUnsafe(1);
+  const c = readSync(fd, one, 0, 1, offset) === 1 ? one[0]! : -1;
+  return c === 10 ? -1 : c;
 }
 
 export function followFile(filePath: string, handlers: FollowHandlers, options: FollowOptions = {}): Follower {
@@ -169,9 +179,8 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
   let pos = 0;
   let decoder = new StringDecoder('utf8');
   const buf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  /** Bytes before this offset go to onBytes (the first open's content up to its last line end), and the byte there. */
+  /** Bytes before this offset go to onBytes (the first open's content up to its last line end). */
   let bytesUntil = 0;
-  let byteAfter = -1;
 
   let hadFile = false; // a file was opened at some point
   let waitedInitially = false; // onWaiting was called before any file was opened
@@ -304,7 +313,7 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
       pos += bytesRead;
       lastErrorKey = null;
       if (asBytes) {
-        handlers.onBytes!(buf.subarray(0, bytesRead), at, pos === bytesUntil ? byteAfter : -1);
+        handlers.onBytes!(buf.subarray(0, bytesRead), at, pos === bytesUntil ? byteAt(h.fd, pos) : -1);
         if (bytesRead < want) return;
         continue;
       }
@@ -349,9 +358,8 @@ export function followFile(filePath: string, handlers: FollowHandlers, options: 
     pos = 0;
     decoder = new StringDecoder('utf8');
     // A file there from the start: its content so far is a backfill, read as bytes where wanted.
-    const lineEnd = reason === null && handlers.onBytes && isFile && regular ? lastLineEnd(h.fd, st.size) : null;
-    bytesUntil = lineEnd?.end ?? 0;
-    byteAfter = lineEnd?.nextByte ?? -1;
+    const lineEnd = reason === null && handlers.onBytes && isFile && regular ? lastLineEnd(h.fd, Math.min(st.size, options.bytesUpTo ?? st.size)) : null;
+    bytesUntil = lineEnd ?? 0;
     hadFile = true;
     missing = false;
     lastErrorKey = null;

@@ -242,10 +242,10 @@ describe('followFile: the start as bytes (onBytes)', () => {
 
   it('hands the content up to its last line end as bytes, the rest as text; nextByte with the last bytes only', async () => {
     const cases: Array<[string, string, number]> = [
-      // content, what comes as bytes, the last call's nextByte
+      // content, what comes as bytes, the last call's nextByte (the byte after them, -1: none)
       ['a\nb\n', 'a\nb\n', -1],
       ['a\nbar 1/9\rbar 2/9', 'a\nbar 1/9\r', 'b'.charCodeAt(0)],
-      ['a\r\nbar 1/9\r', 'a\r\n', -1],
+      ['a\r\nbar 1/9\r', 'a\r\n', 'b'.charCodeAt(0)],
       ['a\rb\r', 'a\r', 'b'.charCodeAt(0)],
       ['no line end at all', '', 0],
       ['é\n😀 bar\r█', 'é\n😀 bar\r', 0xe2],
@@ -264,6 +264,18 @@ describe('followFile: the start as bytes (onBytes)', () => {
       await r.rec.untilEndsWith('later\n');
       expect(r.bytes()).toBe(bytes);
     }
+  });
+
+  it('bytesUpTo: what was written after the caller looked comes as text', async () => {
+    const p = path.join(dir, 'upto.txt');
+    fs.writeFileSync(p, 'seen\nseen too\rwritten since\n');
+    const rec = new Recorder();
+    const chunks: Buffer[] = [];
+    const f = followFile(p, { ...rec.handlers, onBytes: (bytes) => chunks.push(Buffer.from(bytes)) }, { bytesUpTo: 'seen\nseen too\r'.length + 3 });
+    followers.push(f);
+    await f.ready;
+    expect(Buffer.concat(chunks).toString()).toBe('seen\nseen too\r');
+    expect(rec.log).toBe('written since\n');
   });
 
   it('a start larger than a read comes in 1 MiB reads; a file created after the start, truncated or rotated comes as text', async () => {
